@@ -1,0 +1,128 @@
+//! Handing the current trace to other code: futures, closures, threads and tasks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use pin_project_lite::pin_project;
+use serde_json::Value;
+
+use super::{CURRENT, Context, Instrumented, any_alive, current_copy};
+use crate::record::{Info, Name};
+
+/// Runs `f` with `slot` as this thread's context, then puts back what was there and leaves
+/// in `slot` whatever `f` made of the context (a span opened, `init`, `clean`).
+fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
+    struct Restore<'a>(&'a mut Option<Context>);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            swap_with_current(self.0);
+        }
+    }
+    if slot.is_none() && !any_alive() {
+        // No context exists anywhere, so this thread's slot is empty too: nothing to swap in.
+        // One may still be created by `f`; it belongs to `f`'s code, so take it back out.
+        let output = f();
+        if any_alive() {
+            swap_with_current(slot);
+        }
+        return output;
+    }
+    swap_with_current(slot);
+    let restore = Restore(slot);
+    let output = f();
+    drop(restore);
+    output
+}
+
+fn swap_with_current(slot: &mut Option<Context>) {
+    // Fails only while the thread is being torn down, on both swaps alike.
+    let _ = CURRENT.try_with(|current| std::mem::swap(&mut *current.borrow_mut(), slot));
+}
+
+pin_project! {
+    /// A future that runs in its own trace context, whichever thread polls it.
+    ///
+    /// Made by [`FutureExt::in_current_trace`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InTrace<F> {
+        #[pin]
+        future: F,
+        context: Option<Context>,
+    }
+}
+
+impl<F: Future> Future for InTrace<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        enter(this.context, || future.poll(cx))
+    }
+}
+
+/// Trace helpers for every future.
+pub trait FutureExt: Future + Sized {
+    /// Runs this future in a copy of the current trace context, wherever it is polled.
+    ///
+    /// Use it on a future handed to an executor (`tokio::spawn`, `join_all`, ...). It also
+    /// isolates: a trace the future starts with [`init`](crate::init) stays inside it, so an
+    /// executor thread never keeps a context after the poll.
+    ///
+    /// ```
+    /// use osprof_core::FutureExt;
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// let profiler = osprof_core::init("key", None, None);
+    /// let seen = tokio::spawn(async { osprof_core::get() }.in_current_trace()).await.unwrap();
+    /// assert_eq!(seen.unwrap().base_id(), profiler.base_id());
+    /// osprof_core::clean();
+    /// # });
+    /// ```
+    fn in_current_trace(self) -> InTrace<Self> {
+        InTrace {
+            future: self,
+            context: current_copy(),
+        }
+    }
+
+    /// Wraps this future in a span named `name` that is entered on each poll and stops when
+    /// the future completes or is dropped. Spans opened inside become its children.
+    ///
+    /// ```
+    /// use osprof_core::FutureExt;
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// osprof_core::init("key", None, None);
+    /// let answer = async { 42 }.traced("compute", None).await;
+    /// assert_eq!(answer, 42);
+    /// osprof_core::clean();
+    /// # });
+    /// ```
+    fn traced(self, name: impl Into<Name>, info: Option<Value>) -> Instrumented<Self> {
+        Instrumented::new(self, name.into(), info.map(Info::Json))
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
+/// Wraps `f` so that it runs in a copy of the current trace context, on whatever thread
+/// calls it: the hand-off OSProfiler users write by hand for thread pools.
+///
+/// ```
+/// let profiler = osprof_core::init("key", None, None);
+/// let job = osprof_core::carry(|| osprof_core::get().map(|p| p.base_id().to_owned()));
+/// let seen = std::thread::spawn(job).join().unwrap();
+/// assert_eq!(seen.as_deref(), Some(profiler.base_id()));
+/// osprof_core::clean();
+/// ```
+pub fn carry<F, R>(f: F) -> impl FnOnce() -> R
+where
+    F: FnOnce() -> R,
+{
+    let mut context = current_copy();
+    move || enter(&mut context, f)
+}

@@ -1,0 +1,256 @@
+//! The trace context (SPEC §1): who is tracing, and the stack of open spans.
+//!
+//! The current context lives in a thread-local slot, but it belongs to the code, not the
+//! thread: [`InTrace`] swaps a future's own context in for each poll and out again after, and
+//! [`carry`] does the same for a closure run elsewhere.
+
+mod carry;
+mod guard;
+mod profiler;
+mod span;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+use crate::delivery;
+use crate::id::Id;
+use crate::record::{self, Info, Name, Phase, RawEvent};
+
+pub use carry::{FutureExt, InTrace, carry};
+pub use guard::Trace;
+pub use profiler::{Profiler, TraceSnapshot};
+pub use span::Instrumented;
+
+/// How many contexts exist in the whole process, in any thread, task or closure.
+static ALIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// False when no trace context exists anywhere: the resting fast path, one relaxed load.
+#[inline(always)]
+pub(crate) fn any_alive() -> bool {
+    !cfg!(feature = "disabled") && ALIVE.load(Ordering::Relaxed) != 0
+}
+
+/// One trace as seen from one thread of control.
+pub(crate) struct Context {
+    hmac_key: Arc<str>,
+    base_id: Id,
+    /// The parent given to `init`; the parent of the first span.
+    parent_id: Id,
+    /// Open spans, innermost last.
+    spans: Vec<(Id, Name)>,
+}
+
+impl Context {
+    fn new(hmac_key: &str, base_id: Id, parent_id: Id) -> Context {
+        Context::counted(Context {
+            hmac_key: Arc::from(hmac_key),
+            base_id,
+            parent_id,
+            spans: Vec::new(),
+        })
+    }
+
+    fn counted(context: Context) -> Context {
+        if ALIVE.fetch_add(1, Ordering::Relaxed) == 0 {
+            // The delivery thread may be parked for good; there is work coming.
+            delivery::wake();
+        }
+        context
+    }
+
+    /// The id of the innermost open span, or the initial parent.
+    fn id(&self) -> &Id {
+        self.spans.last().map_or(&self.parent_id, |(id, _)| id)
+    }
+
+    /// The parent of the innermost open span.
+    fn parent_of_top(&self) -> &Id {
+        match self.spans.len() {
+            0 => &self.base_id,
+            1 => &self.parent_id,
+            len => &self.spans[len - 2].0,
+        }
+    }
+
+    fn profiler(&self) -> Profiler {
+        Profiler::new(
+            self.hmac_key.to_string(),
+            self.base_id.to_string(),
+            self.parent_of_top().to_string(),
+            self.id().to_string(),
+        )
+    }
+
+    /// Opens a span: records its start and pushes it.
+    fn open(&mut self, name: Name, info: Option<Info>) -> &(Id, Name) {
+        let id = Id::random();
+        record::record(RawEvent {
+            phase: Phase::Start,
+            name: name.clone(),
+            base_id: self.base_id.clone(),
+            trace_id: id.clone(),
+            parent_id: self.id().clone(),
+            at: fastant::Instant::now(),
+            info: info.map(Box::new),
+        });
+        self.spans.push((id, name));
+        self.spans.last().expect("just pushed")
+    }
+
+    /// Closes the innermost span: records its stop and pops it. No-op with nothing open.
+    fn close(&mut self, info: Option<Info>) {
+        if self.spans.is_empty() {
+            return;
+        }
+        let parent_id = self.parent_of_top().clone();
+        let (trace_id, name) = self.spans.pop().expect("checked non-empty");
+        record::record(RawEvent {
+            phase: Phase::Stop,
+            name,
+            base_id: self.base_id.clone(),
+            trace_id,
+            parent_id,
+            at: fastant::Instant::now(),
+            info: info.map(Box::new),
+        });
+    }
+}
+
+impl Clone for Context {
+    fn clone(&self) -> Self {
+        Context::counted(Context {
+            hmac_key: self.hmac_key.clone(),
+            base_id: self.base_id.clone(),
+            parent_id: self.parent_id.clone(),
+            spans: self.spans.clone(),
+        })
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if ALIVE.fetch_sub(1, Ordering::Relaxed) == 1 {
+            // The last context is gone: let the delivery thread drain and park for good.
+            delivery::wake();
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this thread's context slot; `None` while the thread is being torn down.
+fn with_slot<R>(f: impl FnOnce(&mut Option<Context>) -> R) -> Option<R> {
+    CURRENT.try_with(|slot| f(&mut slot.borrow_mut())).ok()
+}
+
+/// Runs `f` on the current context, if there is one.
+#[inline]
+fn with_current<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
+    if !any_alive() {
+        return None;
+    }
+    with_slot(|slot| slot.as_mut().map(f)).flatten()
+}
+
+/// Starts a trace in this thread of control, or returns the one already active.
+///
+/// An empty or missing `base_id` becomes a fresh UUID4; the first span's parent is
+/// `parent_id`, or `base_id` when that is missing or empty. Mirrors OSProfiler's
+/// `profiler.init`.
+///
+/// ```
+/// let profiler = osprof_core::init("SECRET_KEY", None, None);
+/// assert_eq!(profiler.id(), profiler.base_id());
+/// // A second `init` returns the active trace unchanged.
+/// assert_eq!(osprof_core::init("other", Some("ignored"), None), profiler);
+/// osprof_core::clean();
+/// assert!(osprof_core::get().is_none());
+/// ```
+pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> Profiler {
+    if let Some(active) = get() {
+        return active;
+    }
+    let base_id = match base_id {
+        Some(text) if !text.is_empty() => Id::parse(text),
+        _ => Id::random(),
+    };
+    let parent_id = match parent_id {
+        Some(text) if !text.is_empty() => Id::parse(text),
+        _ => base_id.clone(),
+    };
+    let context = Context::new(hmac_key, base_id, parent_id);
+    let profiler = context.profiler();
+    if cfg!(feature = "disabled") {
+        return profiler;
+    }
+    guard::install_panic_hook();
+    // Replace what is there only if nothing is: `get` above said the slot is empty.
+    with_slot(|slot| *slot = Some(context));
+    profiler
+}
+
+/// The active trace of this thread of control, if any.
+///
+/// ```
+/// assert!(osprof_core::get().is_none());
+/// ```
+pub fn get() -> Option<Profiler> {
+    with_current(|context| context.profiler())
+}
+
+/// Ends the active trace of this thread of control. Spans still open are not stopped.
+pub fn clean() {
+    if let Some(context) = with_slot(Option::take) {
+        // Dropped outside the slot's borrow.
+        drop(context);
+    }
+}
+
+/// Opens a span named `name` with `info` merged into its start payload's `info`.
+///
+/// Does nothing without an active trace. Every `start` needs a matching [`stop`]; the
+/// [`Trace`] guard pairs them for you.
+///
+/// ```
+/// osprof_core::init("key", None, None);
+/// osprof_core::start("compute", Some(serde_json::json!({"size": 3})));
+/// osprof_core::stop(None);
+/// osprof_core::clean();
+/// ```
+pub fn start(name: &str, info: Option<Value>) {
+    if !any_alive() {
+        return;
+    }
+    start_span(Name::from(name.to_owned()), info.map(Info::Json));
+}
+
+/// Closes the innermost open span, with `info` merged into its stop payload's `info`.
+///
+/// Does nothing (and does not fail) when no span is open.
+pub fn stop(info: Option<Value>) {
+    stop_span(info.map(Info::Json));
+}
+
+/// Opens a span if a trace is active; true if it did.
+#[inline]
+pub(crate) fn start_span(name: Name, info: Option<Info>) -> bool {
+    with_current(|context| {
+        context.open(name, info);
+    })
+    .is_some()
+}
+
+#[inline]
+pub(crate) fn stop_span(info: Option<Info>) {
+    with_current(|context| context.close(info));
+}
+
+/// A copy of the current context, for handing to other code.
+fn current_copy() -> Option<Context> {
+    with_current(|context| context.clone())
+}

@@ -1,0 +1,93 @@
+//! `Profiler`, the view of an active trace, and `TraceSnapshot`, its form for RPC hand-off.
+
+use serde::{Deserialize, Serialize};
+
+/// The state of an active trace at the moment it was read, as OSProfiler's `get()` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profiler {
+    hmac_key: String,
+    base_id: String,
+    parent_id: String,
+    id: String,
+}
+
+impl Profiler {
+    pub(crate) fn new(hmac_key: String, base_id: String, parent_id: String, id: String) -> Self {
+        Profiler {
+            hmac_key,
+            base_id,
+            parent_id,
+            id,
+        }
+    }
+
+    /// The id of the whole trace.
+    pub fn base_id(&self) -> &str {
+        &self.base_id
+    }
+
+    /// The parent of the current span.
+    pub fn parent_id(&self) -> &str {
+        &self.parent_id
+    }
+
+    /// The current span: the innermost open one, or the parent given to `init`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key that signs this trace's outgoing headers.
+    pub fn hmac_key(&self) -> &str {
+        &self.hmac_key
+    }
+
+    /// What a callee needs to continue this trace: `{hmac_key, base_id, parent_id}`, where
+    /// `parent_id` is the current span.
+    ///
+    /// ```
+    /// let profiler = osprof_core::init("key", Some("base"), Some("parent"));
+    /// let snapshot = profiler.snapshot();
+    /// assert_eq!(
+    ///     serde_json::to_value(&snapshot).unwrap(),
+    ///     serde_json::json!({"hmac_key": "key", "base_id": "base", "parent_id": "parent"}),
+    /// );
+    /// osprof_core::clean();
+    /// ```
+    pub fn snapshot(&self) -> TraceSnapshot {
+        TraceSnapshot {
+            hmac_key: self.hmac_key.clone(),
+            base_id: self.base_id.clone(),
+            parent_id: self.id.clone(),
+        }
+    }
+}
+
+/// A trace handed to other code or another process (SPEC §3: `{hmac_key, base_id, parent_id}`).
+///
+/// Serialise it into an RPC message; on the other side [`resume`](TraceSnapshot::resume)
+/// continues the trace, with new spans as children of `parent_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSnapshot {
+    /// The key that signs the trace's headers downstream.
+    pub hmac_key: String,
+    /// The id of the whole trace.
+    pub base_id: String,
+    /// The span the receiving side's spans hang under.
+    pub parent_id: String,
+}
+
+impl TraceSnapshot {
+    /// Continues the trace in this thread of control: `init(hmac_key, base_id, parent_id)`.
+    ///
+    /// ```
+    /// let snapshot: osprof_core::TraceSnapshot = serde_json::from_str(
+    ///     r#"{"hmac_key": "key", "base_id": "b", "parent_id": "p"}"#,
+    /// ).unwrap();
+    /// let profiler = snapshot.resume();
+    /// assert_eq!((profiler.base_id(), profiler.id()), ("b", "p"));
+    /// osprof_core::clean();
+    /// ```
+    pub fn resume(&self) -> Profiler {
+        crate::init(&self.hmac_key, Some(&self.base_id), Some(&self.parent_id))
+    }
+}

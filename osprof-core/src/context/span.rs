@@ -1,0 +1,162 @@
+//! Async spans: entered on each poll of their future, never held across `.await`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::guard::panic_info;
+use super::{any_alive, with_current};
+use crate::id::Id;
+use crate::record::{self, Info, Name, Phase, RawEvent};
+
+/// The span of one future, across all its polls.
+pub(crate) struct AsyncSpan {
+    state: State,
+}
+
+enum State {
+    /// Not polled yet: whether it is traced is decided at the first poll.
+    Waiting {
+        name: Name,
+        info: Option<Info>,
+    },
+    Open {
+        name: Name,
+        base_id: Id,
+        id: Id,
+        parent_id: Id,
+    },
+    Done,
+}
+
+impl AsyncSpan {
+    pub(crate) fn new(name: Name, info: Option<Info>) -> AsyncSpan {
+        AsyncSpan {
+            state: State::Waiting { name, info },
+        }
+    }
+
+    /// Makes the span current for one poll; true if it must be left with [`exit`](Self::exit).
+    pub(crate) fn enter(&mut self) -> bool {
+        match &self.state {
+            State::Waiting { .. } => {
+                let State::Waiting { name, info } = std::mem::replace(&mut self.state, State::Done)
+                else {
+                    unreachable!("matched just above")
+                };
+                if !any_alive() {
+                    return false;
+                }
+                let opened = with_current(|context| {
+                    let parent_id = context.id().clone();
+                    let base_id = context.base_id.clone();
+                    let (id, _) = context.open(name.clone(), info);
+                    State::Open {
+                        id: id.clone(),
+                        name,
+                        base_id,
+                        parent_id,
+                    }
+                });
+                match opened {
+                    Some(state) => {
+                        self.state = state;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            State::Open { name, id, .. } => {
+                with_current(|context| context.spans.push((id.clone(), name.clone()))).is_some()
+            }
+            State::Done => false,
+        }
+    }
+
+    /// Takes the span off the context after a poll.
+    pub(crate) fn exit(&mut self) {
+        if let State::Open { id, .. } = &self.state {
+            with_current(|context| {
+                if context.spans.last().is_some_and(|(top, _)| top == id) {
+                    context.spans.pop();
+                }
+            });
+        }
+    }
+
+    /// Records the stop, with `info`, if the span was opened.
+    pub(crate) fn finish(&mut self, info: Option<Info>) {
+        if let State::Open {
+            name,
+            base_id,
+            id,
+            parent_id,
+        } = std::mem::replace(&mut self.state, State::Done)
+        {
+            record::record(RawEvent {
+                phase: Phase::Stop,
+                name,
+                base_id,
+                trace_id: id,
+                parent_id,
+                at: fastant::Instant::now(),
+                info: info.map(Box::new),
+            });
+        }
+    }
+}
+
+impl Drop for AsyncSpan {
+    fn drop(&mut self) {
+        // Dropped before completion: cancelled, or unwinding from a panic in a poll.
+        self.finish(panic_info());
+    }
+}
+
+pin_project! {
+    /// A future inside a span; made by [`FutureExt::traced`](crate::FutureExt::traced).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F> {
+        #[pin]
+        future: F,
+        span: AsyncSpan,
+    }
+}
+
+impl<F> Instrumented<F> {
+    pub(crate) fn new(future: F, name: Name, info: Option<Info>) -> Self {
+        Instrumented {
+            future,
+            span: AsyncSpan::new(name, info),
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        struct ExitOnUnwind<'a>(&'a mut AsyncSpan, bool);
+        impl Drop for ExitOnUnwind<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.exit();
+                }
+            }
+        }
+        let this = self.project();
+        let entered = this.span.enter();
+        let mut guard = ExitOnUnwind(this.span, entered);
+        let poll = this.future.poll(cx);
+        if guard.1 {
+            guard.1 = false;
+            guard.0.exit();
+        }
+        if poll.is_ready() {
+            guard.0.finish(None);
+        }
+        poll
+    }
+}

@@ -1,0 +1,253 @@
+//! The delivery thread: drains every thread's ring, builds payloads in batches, calls the sink.
+//!
+//! It sleeps while nothing is recorded: parked for good when no trace context exists
+//! anywhere, and waking every few milliseconds while one does.
+
+mod payload;
+mod timestamp;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use rtrb::Consumer;
+
+use crate::context;
+use crate::notifier::{self, DeliveryStats};
+use crate::record::RawEvent;
+
+use payload::PayloadBuilder;
+
+/// How long the delivery thread sleeps between looks while a trace context is alive.
+const IDLE_INTERVAL: Duration = Duration::from_millis(10);
+
+struct Shared {
+    rings: Mutex<Vec<Consumer<RawEvent>>>,
+    thread: OnceLock<Option<Thread>>,
+    sleeping: AtomicBool,
+    flush: Mutex<FlushState>,
+    flushed: Condvar,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+    warned_blocked: AtomicBool,
+}
+
+struct FlushState {
+    requested: u64,
+    completed: u64,
+}
+
+static SHARED: Shared = Shared {
+    rings: Mutex::new(Vec::new()),
+    thread: OnceLock::new(),
+    sleeping: AtomicBool::new(false),
+    flush: Mutex::new(FlushState {
+        requested: 0,
+        completed: 0,
+    }),
+    flushed: Condvar::new(),
+    delivered: AtomicU64::new(0),
+    dropped: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+    warned_blocked: AtomicBool::new(false),
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; recover rather than spread a poison.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Adds a new thread's ring and starts the delivery thread on first use.
+pub(crate) fn register(consumer: Consumer<RawEvent>) {
+    lock(&SHARED.rings).push(consumer);
+    delivery_thread();
+}
+
+fn delivery_thread() -> Option<&'static Thread> {
+    SHARED
+        .thread
+        .get_or_init(|| {
+            match thread::Builder::new()
+                .name("osprof-delivery".into())
+                .spawn(run)
+            {
+                Ok(handle) => Some(handle.thread().clone()),
+                Err(error) => {
+                    tracing::error!(%error, "osprof could not start its delivery thread; trace events are dropped");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Wakes the delivery thread if it sleeps (cheap when it does not).
+pub(crate) fn wake() {
+    if let Some(Some(thread)) = SHARED.thread.get() {
+        thread.unpark();
+    }
+}
+
+/// Wakes the delivery thread only if it announced that it sleeps.
+pub(crate) fn nudge() {
+    if SHARED.sleeping.load(Ordering::Relaxed) {
+        wake();
+    }
+}
+
+pub(crate) fn count_dropped(events: u64) {
+    SHARED.dropped.fetch_add(events, Ordering::Relaxed);
+}
+
+pub(crate) fn warn_blocked_too_long() {
+    if !SHARED.warned_blocked.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "osprof's sink is falling behind: trace events are being dropped after waiting for room \
+             (see osprof_core::notifier::stats() for the count)"
+        );
+    }
+}
+
+pub(crate) fn stats() -> DeliveryStats {
+    DeliveryStats {
+        delivered: SHARED.delivered.load(Ordering::Relaxed),
+        dropped: SHARED.dropped.load(Ordering::Relaxed),
+        failed: SHARED.failed.load(Ordering::Relaxed),
+    }
+}
+
+/// Returns once every event recorded before the call has been handed to the sink.
+pub(crate) fn flush() {
+    let delivery = match SHARED.thread.get() {
+        Some(Some(thread)) => thread,
+        // Nothing was ever recorded, or nothing can be delivered.
+        _ => return notifier::flush_driver(),
+    };
+    if thread::current().id() == delivery.id() {
+        // Called from inside the sink: waiting would deadlock.
+        return;
+    }
+    let mut state = lock(&SHARED.flush);
+    state.requested += 1;
+    let target = state.requested;
+    delivery.unpark();
+    while state.completed < target {
+        state = SHARED
+            .flushed
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+fn run() {
+    let mut builder = PayloadBuilder::new();
+    let mut staged: Vec<RawEvent> = Vec::new();
+    let mut payloads = Vec::new();
+    loop {
+        let flush_target = lock(&SHARED.flush).requested;
+        // Events stamped before this instant and still in a ring are all drained below, so
+        // delivering only those keeps each trace in time order across threads.
+        let watermark = fastant::Instant::now();
+        let drained = drain_rings(&mut staged);
+        // Each ring is in order already; the stable sort merges the rings by time.
+        staged.sort_by_key(|event| event.at);
+        let flushing = flush_target > lock(&SHARED.flush).completed;
+        let ready = if flushing {
+            staged.len()
+        } else {
+            staged.partition_point(|event| event.at < watermark)
+        };
+        if ready > 0 {
+            deliver(&mut builder, staged.drain(..ready), &mut payloads);
+        }
+        if flushing {
+            notifier::flush_driver();
+            let mut state = lock(&SHARED.flush);
+            state.completed = state.completed.max(flush_target);
+            SHARED.flushed.notify_all();
+        }
+        if drained == 0 && staged.is_empty() {
+            sleep();
+        }
+    }
+}
+
+fn drain_rings(staged: &mut Vec<RawEvent>) -> usize {
+    let mut rings = lock(&SHARED.rings);
+    let before = staged.len();
+    rings.retain_mut(|ring| {
+        let abandoned = ring.is_abandoned();
+        let available = ring.slots();
+        if let Ok(chunk) = ring.read_chunk(available) {
+            staged.extend(chunk);
+        }
+        // A ring whose thread has exited is forgotten once it has been read empty.
+        !(abandoned && ring.is_empty())
+    });
+    staged.len() - before
+}
+
+fn rings_have_events() -> bool {
+    lock(&SHARED.rings).iter().any(|ring| !ring.is_empty())
+}
+
+fn flush_pending() -> bool {
+    let state = lock(&SHARED.flush);
+    state.requested > state.completed
+}
+
+fn sleep() {
+    SHARED.sleeping.store(true, Ordering::SeqCst);
+    // Look again after announcing sleep: a thread that nudged before the announcement
+    // had already pushed what this look sees.
+    if !rings_have_events() && !flush_pending() {
+        if context::any_alive() {
+            thread::park_timeout(IDLE_INTERVAL);
+        } else {
+            // No context exists anywhere: nothing can be recorded until one is created,
+            // and creating or ending one wakes this thread.
+            thread::park();
+        }
+    }
+    SHARED.sleeping.store(false, Ordering::SeqCst);
+}
+
+fn deliver(
+    builder: &mut PayloadBuilder,
+    events: impl ExactSizeIterator<Item = RawEvent>,
+    payloads: &mut Vec<serde_json::Value>,
+) {
+    let count = events.len() as u64;
+    let Some(driver) = notifier::current_sink() else {
+        // The default no-op sink: nothing to build.
+        SHARED.delivered.fetch_add(count, Ordering::Relaxed);
+        return;
+    };
+    payloads.clear();
+    payloads.extend(events.map(|event| builder.build(event)));
+    match catch_unwind(AssertUnwindSafe(|| driver.notify_batch(payloads))) {
+        Ok(Ok(())) => {
+            SHARED.delivered.fetch_add(count, Ordering::Relaxed);
+        }
+        Ok(Err(error)) => {
+            SHARED.failed.fetch_add(count, Ordering::Relaxed);
+            tracing::warn!(%error, events = count, "osprof's sink failed to take trace events");
+        }
+        Err(panic) => {
+            SHARED.failed.fetch_add(count, Ordering::Relaxed);
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            tracing::error!(
+                panic = message,
+                events = count,
+                "osprof's sink panicked; delivery goes on"
+            );
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The error type of osprof's fallible operations.
+
+/// What can go wrong when talking to a driver.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The driver cannot do this: a write-only sink asked for a report, say.
+    #[error(
+        "the {driver} driver cannot {operation}; use a storage driver (such as file:// or redis://) to read traces back"
+    )]
+    Unsupported {
+        /// The driver's name.
+        driver: &'static str,
+        /// What was asked of it.
+        operation: &'static str,
+    },
+    /// The driver's storage or transport failed.
+    #[error("{driver} driver: {message}")]
+    Driver {
+        /// The driver's name.
+        driver: &'static str,
+        /// What went wrong, and what to do about it.
+        message: String,
+    },
+}

@@ -1,0 +1,57 @@
+//! Per-request profiling for Rust services, wire-compatible with OpenStack OSProfiler.
+//!
+//! A request that carries a trace yields one tree of timed spans, across threads, async
+//! tasks and processes. With no trace active, instrumentation costs one relaxed load.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use osprof_core::{notifier, Trace};
+//!
+//! // 1. Choose where events go (once, at start-up).
+//! let events = Arc::new(Mutex::new(Vec::new()));
+//! let sink = events.clone();
+//! notifier::set(move |payload: &serde_json::Value| sink.lock().unwrap().push(payload.clone()));
+//!
+//! // 2. Start a trace (an HTTP layer does this for signed requests), open spans.
+//! let profiler = osprof_core::init("SECRET_KEY", None, None);
+//! {
+//!     let _request = Trace::new("wsgi", Some(serde_json::json!({"path": "/v2/servers"})));
+//!     let _query = Trace::new("db", None);
+//! }
+//! osprof_core::clean();
+//!
+//! // 3. Payloads arrive in OSProfiler's format, off the traced thread.
+//! notifier::flush();
+//! let events = events.lock().unwrap();
+//! let names: Vec<_> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
+//! assert_eq!(names, ["wsgi-start", "db-start", "db-stop", "wsgi-stop"]);
+//! assert_eq!(events[0]["base_id"], profiler.base_id());
+//! assert_eq!(events[1]["parent_id"], events[0]["trace_id"]);
+//! ```
+//!
+//! Async code keeps its trace across `.await` and executor threads: wrap spawned futures
+//! with [`FutureExt::in_current_trace`] (or use [`tokio::spawn`](crate::tokio::spawn)), and
+//! trace a future with [`FutureExt::traced`].
+//!
+//! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
+//! the [`tokio`](crate::tokio) hand-off helpers.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod context;
+mod delivery;
+mod error;
+mod host;
+mod id;
+pub mod notifier;
+mod record;
+pub mod thread;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use context::{
+    FutureExt, InTrace, Instrumented, Profiler, Trace, TraceSnapshot, carry, clean, get, init,
+    start, stop,
+};
+pub use error::Error;
+pub use record::Name;

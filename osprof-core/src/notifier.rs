@@ -1,0 +1,183 @@
+//! The notifier: the process-wide sink that trace events go to, and their delivery.
+//!
+//! Traced threads only record compact events; a background thread builds the payloads and
+//! hands them to the sink in batches. The default sink is a no-op.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use serde_json::Value;
+
+use crate::Error;
+pub use crate::record::{DeliveryOptions, Overflow};
+
+/// Where trace events go, and where stored traces come back from (SPEC §5).
+///
+/// Only [`notify`](Driver::notify) is required; a closure `Fn(&Value)` is a driver too.
+/// Drivers that store traces also answer the read methods.
+pub trait Driver: Send + Sync + 'static {
+    /// Takes one payload.
+    fn notify(&self, payload: &Value) -> Result<(), Error>;
+
+    /// Takes a batch of payloads, in the order they happened. Override to pipeline; the
+    /// default calls [`notify`](Driver::notify) for each and reports the first error. A batch
+    /// that errors is counted as failed in [`stats`].
+    fn notify_batch(&self, payloads: &[Value]) -> Result<(), Error> {
+        let mut outcome = Ok(());
+        for payload in payloads {
+            if let Err(error) = self.notify(payload) {
+                outcome = outcome.and(Err(error));
+            }
+        }
+        outcome
+    }
+
+    /// Pushes out whatever the driver buffers itself; called by [`flush`].
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The report of one trace (SPEC §5).
+    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+        let _ = base_id;
+        Err(self.unsupported("build reports"))
+    }
+
+    /// One entry per stored trace with the given fields (default `base_id`, `timestamp`).
+    fn list_traces(&self, fields: &[&str]) -> Result<Vec<Value>, Error> {
+        let _ = fields;
+        Err(self.unsupported("list traces"))
+    }
+
+    /// The traces that recorded an error.
+    fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
+        Err(self.unsupported("list error traces"))
+    }
+
+    /// The driver's name, for messages.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
+    #[doc(hidden)]
+    fn unsupported(&self, operation: &'static str) -> Error {
+        Error::Unsupported {
+            driver: self.name(),
+            operation,
+        }
+    }
+}
+
+impl<F> Driver for F
+where
+    F: Fn(&Value) + Send + Sync + 'static,
+{
+    fn notify(&self, payload: &Value) -> Result<(), Error> {
+        self(payload);
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "closure"
+    }
+}
+
+static SINK: RwLock<Option<Arc<dyn Driver>>> = RwLock::new(None);
+
+/// Makes `driver` the sink for every event delivered from now on.
+///
+/// Safe to call at any time and from any thread. Events still queued go to the new sink;
+/// call [`flush`] first to hand them to the old one.
+///
+/// ```
+/// osprof_core::notifier::set(|payload: &serde_json::Value| println!("{payload}"));
+/// ```
+pub fn set(driver: impl Driver) {
+    set_shared(Arc::new(driver));
+}
+
+/// [`set`] for a driver that is shared already.
+pub fn set_shared(driver: Arc<dyn Driver>) {
+    *SINK.write().unwrap_or_else(PoisonError::into_inner) = Some(driver);
+}
+
+/// Puts the default no-op sink back.
+pub fn reset() {
+    *SINK.write().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
+/// The current sink, `None` for the default no-op one.
+pub(crate) fn current_sink() -> Option<Arc<dyn Driver>> {
+    SINK.read().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// The current sink, for reading traces back (the no-op sink answers `Unsupported`).
+pub fn get() -> Arc<dyn Driver> {
+    current_sink().unwrap_or_else(|| Arc::new(Noop))
+}
+
+struct Noop;
+
+impl Driver for Noop {
+    fn notify(&self, _payload: &Value) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "no-op"
+    }
+}
+
+pub(crate) fn flush_driver() {
+    if let Some(driver) = current_sink()
+        && let Err(error) = driver.flush()
+    {
+        tracing::warn!(%error, "osprof's sink failed to flush");
+    }
+}
+
+/// Returns once every event recorded (by any thread) before the call has been handed to the
+/// sink, and the sink's own [`Driver::flush`] has run.
+///
+/// Call it before a short-lived program exits. Called from inside a sink it returns at once.
+pub fn flush() {
+    crate::delivery::flush();
+}
+
+/// Counts of what happened to recorded events since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryStats {
+    /// Handed to the sink (the no-op sink included).
+    pub delivered: u64,
+    /// Never queued: the buffer was full (drop mode, or a blocking wait that ran out).
+    pub dropped: u64,
+    /// Handed to a sink that returned an error or panicked.
+    pub failed: u64,
+}
+
+/// What has happened to recorded events so far.
+///
+/// ```
+/// let stats = osprof_core::notifier::stats();
+/// assert_eq!(stats.dropped, 0);
+/// ```
+pub fn stats() -> DeliveryStats {
+    crate::delivery::stats()
+}
+
+/// Sets the buffer size and overflow policy (see [`DeliveryOptions`]).
+///
+/// ```
+/// use osprof_core::notifier::{self, DeliveryOptions, Overflow};
+///
+/// notifier::configure(DeliveryOptions::default().with_overflow(Overflow::DropNewest));
+/// # notifier::configure(DeliveryOptions::default());
+/// ```
+pub fn configure(options: DeliveryOptions) {
+    crate::record::set_options(options);
+}
+
+/// The options in force.
+pub fn options() -> DeliveryOptions {
+    crate::record::current_options()
+}

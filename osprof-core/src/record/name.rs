@@ -1,0 +1,54 @@
+//! Span names: static strings on the fast path, shared strings when built at run time.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// The name of a span, as given to [`start`](crate::start) or [`Trace::new`](crate::Trace::new).
+///
+/// A `&'static str` is stored as is; a `String` is shared, so copies are cheap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name(Repr);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Repr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Name {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(text) => text,
+            Repr::Shared(text) => text,
+        }
+    }
+}
+
+impl From<&'static str> for Name {
+    fn from(text: &'static str) -> Self {
+        Name(Repr::Static(text))
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Self {
+        Name(Repr::Shared(Arc::from(text)))
+    }
+}
+
+impl From<Cow<'static, str>> for Name {
+    fn from(text: Cow<'static, str>) -> Self {
+        match text {
+            Cow::Borrowed(text) => text.into(),
+            Cow::Owned(text) => text.into(),
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,94 @@
+//! Shared by the integration tests: an in-memory sink and a text rendering of span trees.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, Once};
+
+use serde_json::Value;
+
+static EVENTS: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+
+/// Installs the collecting sink once for this test binary.
+pub fn install_sink() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        osprof_core::notifier::set(|payload: &Value| EVENTS.lock().unwrap().push(payload.clone()));
+    });
+}
+
+/// Every payload of trace `base_id` delivered so far, after a flush, in delivery order.
+pub fn events_of(base_id: &str) -> Vec<Value> {
+    osprof_core::notifier::flush();
+    EVENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|event| event["base_id"] == base_id)
+        .cloned()
+        .collect()
+}
+
+/// Renders the spans of one trace as an indented tree of names, children in start order.
+/// A start without its stop (or a stop whose ids differ from its start) is marked.
+pub fn tree(events: &[Value]) -> String {
+    struct Node {
+        name: String,
+        parent: String,
+        stopped: bool,
+    }
+    let mut nodes: Vec<(String, Node)> = Vec::new();
+    for event in events {
+        let name = event["name"].as_str().unwrap();
+        let id = event["trace_id"].as_str().unwrap().to_owned();
+        let parent = event["parent_id"].as_str().unwrap().to_owned();
+        if let Some(span) = name.strip_suffix("-start") {
+            nodes.push((
+                id,
+                Node {
+                    name: span.to_owned(),
+                    parent,
+                    stopped: false,
+                },
+            ));
+        } else if let Some(span) = name.strip_suffix("-stop") {
+            let node = nodes
+                .iter_mut()
+                .find(|(node_id, _)| *node_id == id)
+                .unwrap_or_else(|| panic!("stop before start: {event}"));
+            assert_eq!(node.1.name, span, "stop name differs from start: {event}");
+            assert_eq!(
+                node.1.parent, parent,
+                "stop parent differs from start: {event}"
+            );
+            assert!(!node.1.stopped, "stopped twice: {event}");
+            node.1.stopped = true;
+        }
+    }
+    let mut children: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut roots = Vec::new();
+    for (index, (_, node)) in nodes.iter().enumerate() {
+        if nodes.iter().any(|(id, _)| *id == node.parent) {
+            children
+                .entry(node.parent.as_str())
+                .or_default()
+                .push(index);
+        } else {
+            roots.push(index);
+        }
+    }
+    let mut out = String::new();
+    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|i| (i, 0)).collect();
+    while let Some((index, depth)) = stack.pop() {
+        let (id, node) = &nodes[index];
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(&node.name);
+        if !node.stopped {
+            out.push_str(" (not stopped)");
+        }
+        out.push('\n');
+        if let Some(kids) = children.get(id.as_str()) {
+            stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
+        }
+    }
+    out
+}
