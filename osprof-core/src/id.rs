@@ -1,49 +1,104 @@
-//! Trace and span ids: kept as raw 128-bit values on the traced thread, formatted on delivery.
+//! Trace and span ids: 128-bit values on the traced thread, formatted only on delivery.
+//!
+//! Ids osprof makes are random UUID4s. Ids that arrive from outside (headers, RPC, `init`)
+//! are kept as their UUID value when they are canonical lowercase hyphenated UUIDs of a
+//! version other than 0; any other text is interned and stands for itself through a
+//! synthetic version-0 value, so that it prints back byte for byte.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-/// A trace or span id.
-///
-/// Ids osprof makes are UUID4 values held as a `u128`, so the traced thread never formats
-/// them. Ids that arrive from outside (headers, RPC, `init`) are parsed back to that form when
-/// they are canonical lowercase hyphenated UUIDs; anything else is kept as text, verbatim.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Id {
-    Uuid(u128),
-    Text(Arc<str>),
+/// A trace or span id: `Copy`, so the traced thread never touches a reference count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Id(u128);
+
+const VERSION_MASK: u128 = 0xF << 76;
+const VARIANT_MASK: u128 = 0x3 << 62;
+/// How many distinct non-UUID ids are remembered; past that they are replaced by fresh
+/// UUIDs (with a warning), so a flood of odd ids cannot grow memory without bound.
+const MAX_TEXT_IDS: usize = 1 << 20;
+
+#[derive(Default)]
+struct TextIds {
+    by_text: HashMap<Arc<str>, Id>,
+    by_id: HashMap<Id, Arc<str>>,
+}
+
+fn text_ids() -> std::sync::MutexGuard<'static, TextIds> {
+    static TEXT_IDS: OnceLock<Mutex<TextIds>> = OnceLock::new();
+    TEXT_IDS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Id {
-    /// Reads an id given as text, keeping it byte for byte as it was written.
-    pub(crate) fn parse(text: &str) -> Id {
-        match uuid::Uuid::try_parse(text) {
-            // Only the canonical form prints back to the same text.
-            Ok(uuid) if uuid.hyphenated().to_string() == text => Id::Uuid(uuid.as_u128()),
-            _ => Id::Text(Arc::from(text)),
-        }
-    }
-
     /// A fresh random UUID4 from `fastrand`'s thread-local generator, seeded once per thread
     /// (no system call per id).
+    #[inline]
     pub(crate) fn random() -> Id {
-        Id::Uuid(as_uuid4(fastrand::u128(..)))
+        Id(as_uuid4(fastrand::u128(..)))
+    }
+
+    /// Reads an id given as text, so that it prints back exactly as written.
+    pub(crate) fn parse(text: &str) -> Id {
+        if let Ok(uuid) = uuid::Uuid::try_parse(text) {
+            let value = uuid.as_u128();
+            if value & VERSION_MASK != 0 && uuid.hyphenated().to_string() == text {
+                return Id(value);
+            }
+        }
+        let mut table = text_ids();
+        if let Some(id) = table.by_text.get(text) {
+            return *id;
+        }
+        if table.by_id.len() >= MAX_TEXT_IDS {
+            tracing::warn!(
+                id = text,
+                "osprof keeps at most {MAX_TEXT_IDS} non-UUID ids; this one is replaced by a fresh UUID"
+            );
+            return Id::random();
+        }
+        // Version 0 never occurs in the UUIDs kept above: the synthetic values are ours.
+        let id = Id((table.by_id.len() as u128 + 1) & !VERSION_MASK);
+        let text: Arc<str> = Arc::from(text);
+        table.by_text.insert(text.clone(), id);
+        table.by_id.insert(id, text);
+        id
+    }
+
+    fn is_text(self) -> bool {
+        self.0 & VERSION_MASK == 0
+    }
+
+    /// Appends the id's text to `out`; no allocation for UUIDs.
+    pub(crate) fn push_to(self, out: &mut String) {
+        if self.is_text()
+            && let Some(text) = text_ids().by_id.get(&self)
+        {
+            out.push_str(text);
+            return;
+        }
+        let mut buffer = uuid::Uuid::encode_buffer();
+        out.push_str(
+            uuid::Uuid::from_u128(self.0)
+                .hyphenated()
+                .encode_lower(&mut buffer),
+        );
     }
 }
 
 /// Sets the version (4) and variant (RFC 4122) bits of a random 128-bit value.
-pub(crate) fn as_uuid4(random: u128) -> u128 {
-    const VERSION_MASK: u128 = 0xF << 76;
-    const VARIANT_MASK: u128 = 0x3 << 62;
+fn as_uuid4(random: u128) -> u128 {
     (random & !VERSION_MASK & !VARIANT_MASK) | (0x4 << 76) | (0x2 << 62)
 }
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Id::Uuid(value) => fmt::Display::fmt(&uuid::Uuid::from_u128(*value).hyphenated(), f),
-            Id::Text(text) => f.write_str(text),
-        }
+        let mut text = String::with_capacity(36);
+        self.push_to(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -66,16 +121,20 @@ mod tests {
     #[test]
     fn parse_keeps_text_verbatim() {
         let canonical = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
-        assert!(matches!(Id::parse(canonical), Id::Uuid(_)));
+        assert!(!Id::parse(canonical).is_text());
         assert_eq!(Id::parse(canonical).to_string(), canonical);
         for text in [
             "1",
             "",
             "4E3E0EC6-2938-40B1-8504-09EB1D4B0DEE",
             "4e3e0ec6293840b1850409eb1d4b0dee",
+            "00000000-0000-0000-0000-000000000001",
         ] {
-            assert_eq!(Id::parse(text), Id::Text(Arc::from(text)));
-            assert_eq!(Id::parse(text).to_string(), text);
+            let id = Id::parse(text);
+            assert!(id.is_text(), "{text}");
+            assert_eq!(id.to_string(), text);
+            assert_eq!(Id::parse(text), id, "the same text gives the same id");
         }
+        assert_ne!(Id::parse("a"), Id::parse("b"));
     }
 }

@@ -8,6 +8,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde_json::Value;
 
 use crate::Error;
+use crate::delivery::PayloadBuilder;
+use crate::record::RawEvent;
 pub use crate::record::{DeliveryOptions, Overflow};
 
 /// Where trace events go, and where stored traces come back from (SPEC §5).
@@ -21,9 +23,9 @@ pub trait Driver: Send + Sync + 'static {
     /// Takes a batch of payloads, in the order they happened. Override to pipeline; the
     /// default calls [`notify`](Driver::notify) for each and reports the first error. A batch
     /// that errors is counted as failed in [`stats`].
-    fn notify_batch(&self, payloads: &[Value]) -> Result<(), Error> {
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
         let mut outcome = Ok(());
-        for payload in payloads {
+        while let Some(payload) = batch.next() {
             if let Err(error) = self.notify(payload) {
                 outcome = outcome.and(Err(error));
             }
@@ -78,6 +80,48 @@ where
 
     fn name(&self) -> &'static str {
         "closure"
+    }
+}
+
+/// The payloads of one delivery round, handed out one at a time.
+///
+/// Each payload is built when asked for and is valid until the next call to
+/// [`next`](Batch::next): clone it (or serialise it) to keep it.
+pub struct Batch<'a> {
+    builder: &'a mut PayloadBuilder,
+    events: &'a mut dyn Iterator<Item = RawEvent>,
+    remaining: usize,
+}
+
+impl<'a> Batch<'a> {
+    pub(crate) fn new(
+        builder: &'a mut PayloadBuilder,
+        events: &'a mut dyn Iterator<Item = RawEvent>,
+        len: usize,
+    ) -> Self {
+        Batch {
+            builder,
+            events,
+            remaining: len,
+        }
+    }
+
+    /// The next payload, or `None` at the end of the batch.
+    #[allow(clippy::should_implement_trait)] // a lending iterator: `Iterator` cannot express it
+    pub fn next(&mut self) -> Option<&Value> {
+        let event = self.events.next()?;
+        self.remaining -= 1;
+        Some(self.builder.fill(event))
+    }
+
+    /// How many payloads are left.
+    pub fn len(&self) -> usize {
+        self.remaining
+    }
+
+    /// True when no payload is left.
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
     }
 }
 

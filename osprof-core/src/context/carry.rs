@@ -7,7 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 use serde_json::Value;
 
-use super::{CURRENT, Context, Instrumented, any_alive, current_copy};
+use super::{Context, Instrumented, THREAD, any_alive, current_copy};
 use crate::record::{Info, Name};
 
 /// Runs `f` with `slot` as this thread's context, then puts back what was there and leaves
@@ -37,7 +37,7 @@ fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
 
 fn swap_with_current(slot: &mut Option<Context>) {
     // Fails only while the thread is being torn down, on both swaps alike.
-    let _ = CURRENT.try_with(|current| std::mem::swap(&mut *current.borrow_mut(), slot));
+    let _ = THREAD.try_with(|state| std::mem::swap(&mut state.borrow_mut().current, slot));
 }
 
 pin_project! {

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::delivery;
 use crate::id::Id;
-use crate::record::{self, Info, Name, Phase, RawEvent};
+use crate::record::{Info, Name, Phase, RawEvent, Recorder};
 
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
@@ -62,16 +62,16 @@ impl Context {
     }
 
     /// The id of the innermost open span, or the initial parent.
-    fn id(&self) -> &Id {
-        self.spans.last().map_or(&self.parent_id, |(id, _)| id)
+    fn id(&self) -> Id {
+        self.spans.last().map_or(self.parent_id, |(id, _)| *id)
     }
 
     /// The parent of the innermost open span.
-    fn parent_of_top(&self) -> &Id {
+    fn parent_of_top(&self) -> Id {
         match self.spans.len() {
-            0 => &self.base_id,
-            1 => &self.parent_id,
-            len => &self.spans[len - 2].0,
+            0 => self.base_id,
+            1 => self.parent_id,
+            len => self.spans[len - 2].0,
         }
     }
 
@@ -84,38 +84,23 @@ impl Context {
         )
     }
 
-    /// Opens a span: records its start and pushes it.
-    fn open(&mut self, name: Name, info: Option<Info>) -> &(Id, Name) {
-        let id = Id::random();
-        record::record(RawEvent {
-            phase: Phase::Start,
-            name: name.clone(),
-            base_id: self.base_id.clone(),
-            trace_id: id.clone(),
-            parent_id: self.id().clone(),
-            at: fastant::Instant::now(),
-            info: info.map(Box::new),
-        });
-        self.spans.push((id, name));
-        self.spans.last().expect("just pushed")
+    /// Opens a span: records its start and pushes it. Returns `[base, id, parent]`.
+    #[inline]
+    fn open(&mut self, recorder: &mut Recorder, name: Name, info: Option<Info>) -> [Id; 3] {
+        let ids = [self.base_id, Id::random(), self.id()];
+        recorder.push(RawEvent::new(Phase::Start, &name, ids, info));
+        self.spans.push((ids[1], name));
+        ids
     }
 
     /// Closes the innermost span: records its stop and pops it. No-op with nothing open.
-    fn close(&mut self, info: Option<Info>) {
-        if self.spans.is_empty() {
-            return;
+    #[inline]
+    fn close(&mut self, recorder: &mut Recorder, info: Option<Info>) {
+        let parent_id = self.parent_of_top();
+        if let Some((id, name)) = self.spans.pop() {
+            let ids = [self.base_id, id, parent_id];
+            recorder.push(RawEvent::new(Phase::Stop, &name, ids, info));
         }
-        let parent_id = self.parent_of_top().clone();
-        let (trace_id, name) = self.spans.pop().expect("checked non-empty");
-        record::record(RawEvent {
-            phase: Phase::Stop,
-            name,
-            base_id: self.base_id.clone(),
-            trace_id,
-            parent_id,
-            at: fastant::Instant::now(),
-            info: info.map(Box::new),
-        });
     }
 }
 
@@ -123,8 +108,8 @@ impl Clone for Context {
     fn clone(&self) -> Self {
         Context::counted(Context {
             hmac_key: self.hmac_key.clone(),
-            base_id: self.base_id.clone(),
-            parent_id: self.parent_id.clone(),
+            base_id: self.base_id,
+            parent_id: self.parent_id,
             spans: self.spans.clone(),
         })
     }
@@ -139,22 +124,55 @@ impl Drop for Context {
     }
 }
 
+/// Everything osprof keeps per thread, behind one thread-local: the context that is
+/// current on it, and its ring of recorded events.
+struct ThreadState {
+    current: Option<Context>,
+    recorder: Option<Recorder>,
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static THREAD: RefCell<ThreadState> = const {
+        RefCell::new(ThreadState { current: None, recorder: None })
+    };
 }
 
 /// Runs `f` on this thread's context slot; `None` while the thread is being torn down.
 fn with_slot<R>(f: impl FnOnce(&mut Option<Context>) -> R) -> Option<R> {
-    CURRENT.try_with(|slot| f(&mut slot.borrow_mut())).ok()
+    THREAD
+        .try_with(|state| f(&mut state.borrow_mut().current))
+        .ok()
 }
 
-/// Runs `f` on the current context, if there is one.
+/// Runs `f` on the current context and this thread's recorder, if there is a context.
 #[inline]
-fn with_current<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
+fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R> {
     if !any_alive() {
         return None;
     }
-    with_slot(|slot| slot.as_mut().map(f)).flatten()
+    THREAD
+        .try_with(|state| {
+            let state = &mut *state.borrow_mut();
+            let context = state.current.as_mut()?;
+            let recorder = state.recorder.get_or_insert_with(Recorder::register);
+            Some(f(context, recorder))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Records an event outside any context (a span whose future outlived its trace).
+fn record_detached(event: RawEvent) {
+    let recorded = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        state
+            .recorder
+            .get_or_insert_with(Recorder::register)
+            .push(event);
+    });
+    if recorded.is_err() {
+        delivery::count_dropped(1);
+    }
 }
 
 /// Starts a trace in this thread of control, or returns the one already active.
@@ -181,7 +199,7 @@ pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> P
     };
     let parent_id = match parent_id {
         Some(text) if !text.is_empty() => Id::parse(text),
-        _ => base_id.clone(),
+        _ => base_id,
     };
     let context = Context::new(hmac_key, base_id, parent_id);
     let profiler = context.profiler();
@@ -200,7 +218,10 @@ pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> P
 /// assert!(osprof_core::get().is_none());
 /// ```
 pub fn get() -> Option<Profiler> {
-    with_current(|context| context.profiler())
+    if !any_alive() {
+        return None;
+    }
+    with_slot(|slot| slot.as_ref().map(Context::profiler)).flatten()
 }
 
 /// Ends the active trace of this thread of control. Spans still open are not stopped.
@@ -239,18 +260,21 @@ pub fn stop(info: Option<Value>) {
 /// Opens a span if a trace is active; true if it did.
 #[inline]
 pub(crate) fn start_span(name: Name, info: Option<Info>) -> bool {
-    with_current(|context| {
-        context.open(name, info);
+    with_current(|context, recorder| {
+        context.open(recorder, name, info);
     })
     .is_some()
 }
 
 #[inline]
 pub(crate) fn stop_span(info: Option<Info>) {
-    with_current(|context| context.close(info));
+    with_current(|context, recorder| context.close(recorder, info));
 }
 
 /// A copy of the current context, for handing to other code.
 fn current_copy() -> Option<Context> {
-    with_current(|context| context.clone())
+    if !any_alive() {
+        return None;
+    }
+    with_slot(|slot| slot.clone()).flatten()
 }

@@ -7,9 +7,9 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 
 use super::guard::panic_info;
-use super::{any_alive, with_current};
+use super::{any_alive, record_detached, with_current};
 use crate::id::Id;
-use crate::record::{self, Info, Name, Phase, RawEvent};
+use crate::record::{Info, Name, Phase, RawEvent};
 
 /// The span of one future, across all its polls.
 pub(crate) struct AsyncSpan {
@@ -49,12 +49,10 @@ impl AsyncSpan {
                 if !any_alive() {
                     return false;
                 }
-                let opened = with_current(|context| {
-                    let parent_id = context.id().clone();
-                    let base_id = context.base_id.clone();
-                    let (id, _) = context.open(name.clone(), info);
+                let opened = with_current(|context, recorder| {
+                    let [base_id, id, parent_id] = context.open(recorder, name.clone(), info);
                     State::Open {
-                        id: id.clone(),
+                        id,
                         name,
                         base_id,
                         parent_id,
@@ -69,7 +67,7 @@ impl AsyncSpan {
                 }
             }
             State::Open { name, id, .. } => {
-                with_current(|context| context.spans.push((id.clone(), name.clone()))).is_some()
+                with_current(|context, _| context.spans.push((*id, name.clone()))).is_some()
             }
             State::Done => false,
         }
@@ -78,7 +76,7 @@ impl AsyncSpan {
     /// Takes the span off the context after a poll.
     pub(crate) fn exit(&mut self) {
         if let State::Open { id, .. } = &self.state {
-            with_current(|context| {
+            with_current(|context, _| {
                 if context.spans.last().is_some_and(|(top, _)| top == id) {
                     context.spans.pop();
                 }
@@ -95,15 +93,12 @@ impl AsyncSpan {
             parent_id,
         } = std::mem::replace(&mut self.state, State::Done)
         {
-            record::record(RawEvent {
-                phase: Phase::Stop,
-                name,
-                base_id,
-                trace_id: id,
-                parent_id,
-                at: fastant::Instant::now(),
-                info: info.map(Box::new),
-            });
+            record_detached(RawEvent::new(
+                Phase::Stop,
+                &name,
+                [base_id, id, parent_id],
+                info,
+            ));
         }
     }
 }

@@ -15,13 +15,17 @@ use std::time::Duration;
 use rtrb::Consumer;
 
 use crate::context;
-use crate::notifier::{self, DeliveryStats};
+use crate::notifier::{self, Batch, DeliveryStats};
 use crate::record::RawEvent;
 
-use payload::PayloadBuilder;
+pub(crate) use payload::PayloadBuilder;
 
 /// How long the delivery thread sleeps between looks while a trace context is alive.
 const IDLE_INTERVAL: Duration = Duration::from_millis(10);
+/// A round that drained fewer events than this sleeps before the next one (recording
+/// threads nudge it awake as their rings fill). Draining one event at a time right behind a
+/// producer would bounce every ring slot's cache line between the two cores.
+const SMALL_ROUND: usize = 1024;
 
 struct Shared {
     rings: Mutex<Vec<Consumer<RawEvent>>>,
@@ -145,7 +149,6 @@ pub(crate) fn flush() {
 fn run() {
     let mut builder = PayloadBuilder::new();
     let mut staged: Vec<RawEvent> = Vec::new();
-    let mut payloads = Vec::new();
     loop {
         let flush_target = lock(&SHARED.flush).requested;
         // Events stamped before this instant and still in a ring are all drained below, so
@@ -161,7 +164,7 @@ fn run() {
             staged.partition_point(|event| event.at < watermark)
         };
         if ready > 0 {
-            deliver(&mut builder, staged.drain(..ready), &mut payloads);
+            deliver(&mut builder, staged.drain(..ready));
         }
         if flushing {
             notifier::flush_driver();
@@ -169,7 +172,7 @@ fn run() {
             state.completed = state.completed.max(flush_target);
             SHARED.flushed.notify_all();
         }
-        if drained == 0 && staged.is_empty() {
+        if drained < SMALL_ROUND && staged.is_empty() && !flush_pending() {
             sleep();
         }
     }
@@ -201,12 +204,12 @@ fn flush_pending() -> bool {
 
 fn sleep() {
     SHARED.sleeping.store(true, Ordering::SeqCst);
-    // Look again after announcing sleep: a thread that nudged before the announcement
-    // had already pushed what this look sees.
-    if !rings_have_events() && !flush_pending() {
+    if !flush_pending() {
         if context::any_alive() {
+            // Recording threads nudge this thread as their rings fill; the timeout bounds
+            // how long a trickle of events waits.
             thread::park_timeout(IDLE_INTERVAL);
-        } else {
+        } else if !rings_have_events() {
             // No context exists anywhere: nothing can be recorded until one is created,
             // and creating or ending one wakes this thread.
             thread::park();
@@ -215,20 +218,16 @@ fn sleep() {
     SHARED.sleeping.store(false, Ordering::SeqCst);
 }
 
-fn deliver(
-    builder: &mut PayloadBuilder,
-    events: impl ExactSizeIterator<Item = RawEvent>,
-    payloads: &mut Vec<serde_json::Value>,
-) {
-    let count = events.len() as u64;
+fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item = RawEvent>) {
+    let len = events.len();
+    let count = len as u64;
     let Some(driver) = notifier::current_sink() else {
         // The default no-op sink: nothing to build.
         SHARED.delivered.fetch_add(count, Ordering::Relaxed);
         return;
     };
-    payloads.clear();
-    payloads.extend(events.map(|event| builder.build(event)));
-    match catch_unwind(AssertUnwindSafe(|| driver.notify_batch(payloads))) {
+    let mut batch = Batch::new(builder, &mut events, len);
+    match catch_unwind(AssertUnwindSafe(|| driver.notify_batch(&mut batch))) {
         Ok(Ok(())) => {
             SHARED.delivered.fetch_add(count, Ordering::Relaxed);
         }

@@ -26,6 +26,17 @@ impl Name {
     }
 }
 
+impl Name {
+    /// The static text, or `""` and the shared text.
+    #[inline]
+    pub(crate) fn parts(&self) -> (&'static str, Option<&Arc<str>>) {
+        match &self.0 {
+            Repr::Static(text) => (text, None),
+            Repr::Shared(text) => ("", Some(text)),
+        }
+    }
+}
+
 impl From<&'static str> for Name {
     fn from(text: &'static str) -> Self {
         Name(Repr::Static(text))
