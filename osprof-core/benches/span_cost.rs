@@ -5,6 +5,8 @@
 //! thread-local `LocalCollector`, osprof into its per-thread ring. Run with
 //! `cargo bench -p osprof-core --bench span_cost`; ratios: `scripts/bench-ratios`.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -80,5 +82,9 @@ fn active(c: &mut Criterion) {
     osprof_core::notifier::flush();
 }
 
-criterion_group!(benches, resting, active);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = resting, active
+}
 criterion_main!(benches);
