@@ -30,11 +30,11 @@
 //! ```
 //!
 //! Async code keeps its trace across `.await` and executor threads: wrap spawned futures
-//! with [`FutureExt::in_current_trace`] (or use [`tokio::spawn`](crate::tokio::spawn)), and
+//! with [`FutureExt::in_current_trace`] (or use `osprof_core::tokio::spawn`), and
 //! trace a future with [`FutureExt::traced`].
 //!
 //! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
-//! the [`tokio`](crate::tokio) hand-off helpers.
+//! the `osprof_core::tokio` hand-off helpers.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
