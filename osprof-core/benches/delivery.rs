@@ -6,7 +6,37 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use osprof_core::{Trace, notifier};
+use std::sync::Mutex;
+
+use osprof_core::notifier::{Batch, Driver};
+use osprof_core::{Error, Trace, notifier};
+
+/// A storage-like driver: takes each payload as JSON text and appends it to a buffer that
+/// it empties as a file or Redis driver would after writing it out.
+struct JsonTextDriver(Mutex<Vec<u8>>);
+
+impl Driver for JsonTextDriver {
+    fn notify(&self, payload: &serde_json::Value) -> Result<(), Error> {
+        let mut buffer = self.0.lock().unwrap();
+        serde_json::to_writer(&mut *buffer, payload).expect("payloads serialise");
+        black_box(buffer.len());
+        buffer.clear();
+        Ok(())
+    }
+
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
+        let mut buffer = self.0.lock().unwrap();
+        while let Some(json) = batch.next_json() {
+            buffer.extend_from_slice(json.as_bytes());
+            buffer.push(b'\n');
+            if buffer.len() > 1 << 16 {
+                black_box(buffer.len());
+                buffer.clear();
+            }
+        }
+        Ok(())
+    }
+}
 
 /// User plus system CPU time of the whole process, in seconds (from /proc/self/stat).
 fn process_cpu_seconds() -> f64 {
@@ -37,32 +67,40 @@ fn record(spans: u64) {
     notifier::flush();
 }
 
-fn main() {
-    if std::env::args().any(|arg| arg == "--list") {
-        return;
-    }
-    notifier::set(|payload: &serde_json::Value| {
-        black_box(serde_json::to_string(payload).expect("payloads serialise"));
-    });
-    record(100_000); // warm up: the delivery thread, the ring, the allocator
-
-    let spans = 2_000_000;
+fn measure(label: &str, spans: u64) {
     let cpu_before = process_cpu_seconds();
     let wall = Instant::now();
     record(spans);
     let elapsed = wall.elapsed().as_secs_f64();
     let cpu = process_cpu_seconds() - cpu_before;
     println!(
-        "delivery/json_sink: {spans} spans, {:.0} ns process CPU per span, {:.2} M spans/s",
+        "delivery/{label}: {spans} spans, {:.0} ns process CPU per span, {:.2} M spans/s",
         cpu / spans as f64 * 1e9,
         spans as f64 / elapsed / 1e6
     );
+}
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    record(100_000); // warm up: the delivery thread, the ring, the allocator
+    let spans = 2_000_000;
+
+    // A closure sink that serialises each `Value` payload (`serde_json::to_string`).
+    notifier::set(|payload: &serde_json::Value| {
+        black_box(serde_json::to_string(payload).expect("payloads serialise"));
+    });
+    measure("value_to_string_sink", spans);
+    // A driver that takes the JSON text of each payload (`Batch::next_json`).
+    notifier::set(JsonTextDriver(Mutex::new(Vec::new())));
+    measure("json_text_driver", spans);
 
     let rss_before = resident_mib();
     record(10_000_000);
     let rss_after = resident_mib();
     println!(
-        "delivery/rss: 10M spans, RSS {rss_before:.1} MiB -> {rss_after:.1} MiB (+{:.1} MiB)",
+        "delivery/rss: 10M spans into the JSON text driver, RSS {rss_before:.1} MiB -> {rss_after:.1} MiB (+{:.1} MiB)",
         rss_after - rss_before
     );
     let stats = notifier::stats();

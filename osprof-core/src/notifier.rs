@@ -91,6 +91,7 @@ pub struct Batch<'a> {
     builder: &'a mut PayloadBuilder,
     events: &'a mut dyn Iterator<Item = RawEvent>,
     remaining: usize,
+    json: String,
 }
 
 impl<'a> Batch<'a> {
@@ -103,6 +104,7 @@ impl<'a> Batch<'a> {
             builder,
             events,
             remaining: len,
+            json: String::new(),
         }
     }
 
@@ -112,6 +114,16 @@ impl<'a> Batch<'a> {
         let event = self.events.next()?;
         self.remaining -= 1;
         Some(self.builder.fill(event))
+    }
+
+    /// The next payload as JSON text, or `None` at the end of the batch: exactly what
+    /// `serde_json::to_string` makes of the value [`next`](Batch::next) would give, written
+    /// straight from the recorded event. Drivers that store text should use this.
+    pub fn next_json(&mut self) -> Option<&str> {
+        let event = self.events.next()?;
+        self.remaining -= 1;
+        self.builder.write_json(event, &mut self.json);
+        Some(&self.json)
     }
 
     /// How many payloads are left.

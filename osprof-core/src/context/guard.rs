@@ -42,7 +42,9 @@ impl Trace {
     /// into its start payload. Without an active trace this does nothing.
     #[inline]
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> Trace {
-        let started = super::any_alive() && super::start_span(name.into(), info.map(Info::Json));
+        // Only the check is inlined into the caller: the active path stays out of line so
+        // that a resting call site keeps a small stack frame and no register spills.
+        let started = super::any_alive() && open(name.into(), info);
         Trace {
             started,
             _not_send: PhantomData,
@@ -50,11 +52,21 @@ impl Trace {
     }
 }
 
+#[inline(never)]
+fn open(name: Name, info: Option<Value>) -> bool {
+    super::start_span(name, info.map(Info::Json))
+}
+
+#[inline(never)]
+fn close() {
+    super::stop_span(panic_info());
+}
+
 impl Drop for Trace {
     #[inline]
     fn drop(&mut self) {
         if self.started {
-            super::stop_span(panic_info());
+            close();
         }
     }
 }

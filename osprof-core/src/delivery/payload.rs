@@ -23,12 +23,15 @@ pub(crate) struct PayloadBuilder {
     anchored_at: Instant,
     since_clock_look: u32,
     timestamps: TimestampWriter,
+    scratch: String,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
     payload: Value,
     /// The base id whose text `payload` holds: consecutive events mostly share a trace.
     base_id: Option<Id>,
     /// `{"host": ...}`, the info of most events, kept aside while an event has its own.
     plain_info: Option<Value>,
+    /// `{"host":"..."}` as JSON text, for [`PayloadBuilder::write_json`].
+    plain_info_json: String,
 }
 
 impl PayloadBuilder {
@@ -45,14 +48,16 @@ impl PayloadBuilder {
             anchored_at: Instant::now(),
             since_clock_look: 0,
             timestamps: TimestampWriter::default(),
+            scratch: String::with_capacity(32),
             payload: Value::Object(payload),
             base_id: None,
             plain_info: None,
+            plain_info_json: serde_json::to_string(&plain_info(crate::host::name()))
+                .expect("a map of strings serialises"),
         }
     }
 
-    /// Fills the payload with `event` and returns it; valid until the next call.
-    pub(crate) fn fill(&mut self, event: RawEvent) -> &Value {
+    fn unix_nanos(&mut self, at: fastant::Instant) -> u64 {
         self.since_clock_look += 1;
         if self.since_clock_look >= CLOCK_LOOK_EVERY {
             self.since_clock_look = 0;
@@ -61,7 +66,48 @@ impl PayloadBuilder {
                 self.anchored_at = Instant::now();
             }
         }
-        let unix_nanos = event.at.as_unix_nanos(&self.anchor);
+        at.as_unix_nanos(&self.anchor)
+    }
+
+    /// Writes `event` as the JSON text of its payload into `out` (replacing its content):
+    /// byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s value,
+    /// without building the value. Drivers that store text use this.
+    pub(crate) fn write_json(&mut self, event: RawEvent, out: &mut String) {
+        let unix_nanos = self.unix_nanos(event.at);
+        out.clear();
+        out.push_str("{\"name\":");
+        let suffix = match event.phase {
+            Phase::Start => "-start",
+            Phase::Stop => "-stop",
+        };
+        push_json_string(out, event.name(), suffix);
+        for (key, id) in [
+            (",\"base_id\":", event.base_id),
+            (",\"trace_id\":", event.trace_id),
+            (",\"parent_id\":", event.parent_id),
+        ] {
+            out.push_str(key);
+            id.push_json_to(out);
+        }
+        out.push_str(",\"timestamp\":\"");
+        let mut timestamp = std::mem::take(&mut self.scratch);
+        self.timestamps.write(unix_nanos, &mut timestamp);
+        out.push_str(&timestamp);
+        self.scratch = timestamp;
+        out.push_str("\",\"info\":");
+        match event.extra.and_then(|extra| extra.info) {
+            None => out.push_str(&self.plain_info_json),
+            Some(own) => {
+                let info = with_host(own, &self.host);
+                out.push_str(&serde_json::to_string(&info).expect("JSON values serialise"));
+            }
+        }
+        out.push('}');
+    }
+
+    /// Fills the payload with `event` and returns it; valid until the next call.
+    pub(crate) fn fill(&mut self, event: RawEvent) -> &Value {
+        let unix_nanos = self.unix_nanos(event.at);
         let Value::Object(payload) = &mut self.payload else {
             unreachable!("the payload is built as an object")
         };
@@ -113,6 +159,40 @@ impl PayloadBuilder {
     }
 }
 
+/// Appends `text` followed by `suffix` as one JSON string, escaped as serde_json does.
+fn push_json_string(out: &mut String, text: &str, suffix: &str) {
+    let needs_escape = |text: &str| text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+    if needs_escape(text) || needs_escape(suffix) {
+        let joined = [text, suffix].concat();
+        out.push_str(&serde_json::to_string(&joined).expect("strings serialise"));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push_str(suffix);
+        out.push('"');
+    }
+}
+
+impl Id {
+    /// Appends the id as a JSON string.
+    fn push_json_to(self, out: &mut String) {
+        let start = out.len();
+        out.push('"');
+        self.push_to(out);
+        if out[start + 1..]
+            .bytes()
+            .any(|b| b < 0x20 || b == b'"' || b == b'\\')
+        {
+            // Only ids given as text from outside can hold such characters.
+            let text = out.split_off(start + 1);
+            out.truncate(start);
+            out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
+        } else {
+            out.push('"');
+        }
+    }
+}
+
 fn plain_info(host: &str) -> Value {
     Value::Object(Map::from_iter([(
         "host".to_owned(),
@@ -137,4 +217,74 @@ fn with_host(info: Info, host: &str) -> Value {
     };
     map.insert("host".into(), Value::String(host.to_owned()));
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::record::{Extra, Name};
+
+    fn event(name: Name, ids: [&str; 3], info: Option<Info>) -> RawEvent {
+        let [base, trace, parent] = ids.map(Id::parse);
+        RawEvent::new(Phase::Start, &name, [base, trace, parent], info)
+    }
+
+    #[test]
+    fn json_text_is_what_serde_json_makes_of_the_value() {
+        let mut builder = PayloadBuilder::new();
+        let uuid = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
+        let cases = [
+            event("rpc".into(), [uuid, uuid, uuid], None),
+            event(
+                "with \"quotes\" \\ and\nlines".to_owned().into(),
+                ["b\"ase", "t\\r", "p\u{1}"],
+                None,
+            ),
+            event(
+                "db".into(),
+                ["1", "2", "3"],
+                Some(Info::Json(
+                    json!({"db": {"statement": "SELECT \"x\""}, "n": [1, 2.5, null]}),
+                )),
+            ),
+            event(
+                "odd".into(),
+                [uuid, "x", "y"],
+                Some(Info::Json(json!("just text"))),
+            ),
+            event(
+                "failed".into(),
+                [uuid, "x", "y"],
+                Some(Info::Failure {
+                    etype: "panic".into(),
+                    message: "bad \"thing\"".into(),
+                }),
+            ),
+            event("ünïcode ✓".into(), [uuid, "ids ✓", "y"], None),
+        ];
+        for raw in cases {
+            let copy = RawEvent {
+                extra: raw.extra.as_ref().map(|extra| {
+                    Box::new(Extra {
+                        name: extra.name.clone(),
+                        info: extra.info.as_ref().map(|info| match info {
+                            Info::Json(value) => Info::Json(value.clone()),
+                            Info::Failure { etype, message } => Info::Failure {
+                                etype: etype.clone(),
+                                message: message.clone(),
+                            },
+                        }),
+                    })
+                }),
+                ..raw
+            };
+            let expected = serde_json::to_string(builder.fill(copy)).unwrap();
+            let mut text = String::new();
+            builder.write_json(raw, &mut text);
+            assert_eq!(text, expected);
+            let _: Value = serde_json::from_str(&text).unwrap();
+        }
+    }
 }
