@@ -54,4 +54,9 @@ pub use context::{
     start, stop,
 };
 pub use error::Error;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 pub use record::Name;
