@@ -36,8 +36,12 @@
 //! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
 //! the `osprof_core::tokio` hand-off helpers.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod context;
 mod delivery;
 mod error;
@@ -54,6 +58,7 @@ pub use context::{
     start, stop,
 };
 pub use error::Error;
+pub use osprof_macros::{trace, trace_impl};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

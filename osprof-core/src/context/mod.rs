@@ -21,7 +21,9 @@ use crate::record::{Info, Name, Phase, RawEvent, Recorder};
 
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
+pub(crate) use guard::panic_info;
 pub use profiler::{Profiler, TraceSnapshot};
+pub(crate) use span::AsyncSpan;
 pub use span::Instrumented;
 
 /// How many contexts exist in the whole process, in any thread, task or closure.
@@ -31,6 +33,12 @@ static ALIVE: AtomicUsize = AtomicUsize::new(0);
 #[inline(always)]
 pub(crate) fn any_alive() -> bool {
     !cfg!(feature = "disabled") && ALIVE.load(Ordering::Relaxed) != 0
+}
+
+/// True when this thread of control has a trace.
+#[inline]
+pub(crate) fn is_traced() -> bool {
+    any_alive() && with_slot(|slot| slot.is_some()).unwrap_or(false)
 }
 
 /// One trace as seen from one thread of control.

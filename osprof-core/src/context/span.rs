@@ -38,8 +38,32 @@ impl AsyncSpan {
         }
     }
 
+    /// A span that never opens.
+    pub(crate) fn closed() -> AsyncSpan {
+        AsyncSpan { state: State::Done }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+
+    /// Runs one poll of the span's future inside the span.
+    pub(crate) fn poll_inside<T>(&mut self, poll: impl FnOnce() -> T) -> T {
+        struct ExitOnUnwind<'a>(&'a mut AsyncSpan, bool);
+        impl Drop for ExitOnUnwind<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.exit();
+                }
+            }
+        }
+        let entered = self.enter();
+        let _exit = ExitOnUnwind(self, entered);
+        poll()
+    }
+
     /// Makes the span current for one poll; true if it must be left with [`exit`](Self::exit).
-    pub(crate) fn enter(&mut self) -> bool {
+    fn enter(&mut self) -> bool {
         match &self.state {
             State::Waiting { .. } => {
                 let State::Waiting { name, info } = std::mem::replace(&mut self.state, State::Done)
@@ -74,7 +98,7 @@ impl AsyncSpan {
     }
 
     /// Takes the span off the context after a poll.
-    pub(crate) fn exit(&mut self) {
+    fn exit(&mut self) {
         if let State::Open { id, .. } = &self.state {
             with_current(|context, _| {
                 if context.spans.last().is_some_and(|(top, _)| top == id) {
@@ -133,24 +157,10 @@ impl<F: Future> Future for Instrumented<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        struct ExitOnUnwind<'a>(&'a mut AsyncSpan, bool);
-        impl Drop for ExitOnUnwind<'_> {
-            fn drop(&mut self) {
-                if self.1 {
-                    self.0.exit();
-                }
-            }
-        }
         let this = self.project();
-        let entered = this.span.enter();
-        let mut guard = ExitOnUnwind(this.span, entered);
-        let poll = this.future.poll(cx);
-        if guard.1 {
-            guard.1 = false;
-            guard.0.exit();
-        }
+        let poll = this.span.poll_inside(|| this.future.poll(cx));
         if poll.is_ready() {
-            guard.0.finish(None);
+            this.span.finish(None);
         }
         poll
     }

@@ -214,6 +214,24 @@ fn with_host(info: Info, host: &str) -> Value {
             ("etype".to_owned(), Value::String(etype.into_owned())),
             ("message".to_owned(), Value::String(message)),
         ]),
+        Info::Function { user, name, args } => {
+            let mut function = Map::with_capacity(3);
+            function.insert("name".into(), Value::String(name.to_owned()));
+            if let Some(args) = args {
+                function.insert("args".into(), Value::String(args));
+                function.insert("kwargs".into(), Value::String("{}".to_owned()));
+            }
+            let mut map = user.unwrap_or_default();
+            map.insert("function".into(), Value::Object(function));
+            map
+        }
+        Info::Result(result) => Map::from_iter([(
+            "function".to_owned(),
+            Value::Object(Map::from_iter([(
+                "result".to_owned(),
+                Value::String(result),
+            )])),
+        )]),
     };
     map.insert("host".into(), Value::String(host.to_owned()));
     Value::Object(map)
@@ -262,6 +280,20 @@ mod tests {
                     message: "bad \"thing\"".into(),
                 }),
             ),
+            event(
+                "fn".into(),
+                [uuid, "x", "y"],
+                Some(Info::Function {
+                    user: Some(Map::from_iter([("k".to_owned(), json!("v"))])),
+                    name: "crate::m::f",
+                    args: Some("(1, \"a\")".to_owned()),
+                }),
+            ),
+            event(
+                "res".into(),
+                [uuid, "x", "y"],
+                Some(Info::Result("Ok(4)".to_owned())),
+            ),
             event("ünïcode ✓".into(), [uuid, "ids ✓", "y"], None),
         ];
         for raw in cases {
@@ -275,6 +307,12 @@ mod tests {
                                 etype: etype.clone(),
                                 message: message.clone(),
                             },
+                            Info::Function { user, name, args } => Info::Function {
+                                user: user.clone(),
+                                name,
+                                args: args.clone(),
+                            },
+                            Info::Result(result) => Info::Result(result.clone()),
                         }),
                     })
                 }),

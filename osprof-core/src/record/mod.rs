@@ -83,6 +83,15 @@ impl RawEvent {
 pub(crate) enum Info {
     /// User data: an object is merged into `info`; any other value is stored under `value`.
     Json(serde_json::Value),
+    /// A traced function's start: `{<user info>, "function": {"name", "args", "kwargs"}}`
+    /// (`args` and `kwargs` left out when `args` is `None`).
+    Function {
+        user: Option<serde_json::Map<String, serde_json::Value>>,
+        name: &'static str,
+        args: Option<String>,
+    },
+    /// A traced function's result: `{"function": {"result": ...}}`.
+    Result(String),
     /// A failed span: `{"etype": ..., "message": ...}`.
     Failure {
         etype: Cow<'static, str>,

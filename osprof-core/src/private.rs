@@ -1,0 +1,366 @@
+//! What `#[trace]` and `#[trace_impl]` expand to. Hidden and not a stable API: use the macros.
+
+use std::any::type_name;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use pin_project_lite::pin_project;
+pub use serde_json;
+pub use std::sync::OnceLock;
+
+use crate::context::{self, AsyncSpan};
+use crate::record::{Info, Name};
+
+/// True when a span opened here would be recorded: arguments are formatted only then.
+#[inline(always)]
+pub fn active() -> bool {
+    context::is_traced()
+}
+
+/// The traced function's Rust path, from the type name of a marker fn declared inside it
+/// (`crate::module::Type::method::__osprof_here`, `<Type as Trait>::method::...`): computed
+/// once per function.
+pub fn function_path(cache: &'static OnceLock<&'static str>, marker: &'static str) -> &'static str {
+    cache.get_or_init(|| {
+        let path = marker.strip_suffix("::__osprof_here").unwrap_or(marker);
+        Box::leak(path.replace("::{{closure}}", "").into_boxed_str())
+    })
+}
+
+/// The start info of a function span.
+pub struct FnStart {
+    /// The span name (`name = ...`, or the function's name).
+    pub span: &'static str,
+    /// The function's Rust path.
+    pub function: &'static str,
+    /// The arguments' tuple-style rendering; `None` with `hide_args`.
+    pub args: Option<String>,
+    /// `info(...)` given to the attribute.
+    pub info: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl FnStart {
+    fn into_parts(self) -> (Name, Info) {
+        let info = Info::Function {
+            user: self.info,
+            name: self.function,
+            args: self.args,
+        };
+        (Name::from(self.span), info)
+    }
+}
+
+/// How a function span stops.
+pub struct Stop(Option<Info>);
+
+/// A plain stop.
+pub fn stop_plain() -> Stop {
+    Stop(None)
+}
+
+/// A stop with `{"function": {"result": ...}}`.
+pub fn stop_result(result: String) -> Stop {
+    Stop(Some(Info::Result(result)))
+}
+
+/// A stop with `{"etype": ..., "message": ...}` for an `Err(error)` return.
+pub fn stop_error<E: ?Sized>(_error: &E, message: String) -> Stop {
+    Stop(Some(Info::Failure {
+        etype: short_type_name(type_name::<E>()).into(),
+        message,
+    }))
+}
+
+/// The span of a sync function: stops when finished or dropped (then as a panic if unwinding).
+#[must_use]
+pub struct FnGuard {
+    started: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl FnGuard {
+    /// Opens the span when a trace is active.
+    #[inline]
+    pub fn enter(start: impl FnOnce() -> FnStart) -> FnGuard {
+        // `is_traced` looks at this thread's context: arguments are formatted only for a
+        // span that will be recorded.
+        let started = context::is_traced() && open(start());
+        FnGuard {
+            started,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// True when the span was opened: the stop info is worth computing.
+    #[inline]
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Stops the span with `stop`.
+    #[inline]
+    pub fn finish(mut self, stop: impl FnOnce() -> Stop) {
+        if self.started {
+            self.started = false;
+            context::stop_span(stop().0);
+        }
+    }
+}
+
+#[inline(never)]
+fn open(start: FnStart) -> bool {
+    let (name, info) = start.into_parts();
+    context::start_span(name, Some(info))
+}
+
+impl Drop for FnGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if self.started {
+            context::stop_span(context::panic_info());
+        }
+    }
+}
+
+pin_project! {
+    /// The future of an async function span: entered on each poll, stopped on completion,
+    /// drop or panic.
+    pub struct TracedFn<F, S> {
+        #[pin]
+        future: F,
+        span: AsyncSpan,
+        stop: Option<S>,
+    }
+}
+
+/// Wraps a function's future in its span; `start` is `Some` when a trace was active.
+pub fn traced_fn<F, S>(start: Option<FnStart>, future: F, stop: S) -> TracedFn<F, S>
+where
+    F: Future,
+    S: FnOnce(&F::Output) -> Stop,
+{
+    let span = match start {
+        Some(start) => {
+            let (name, info) = start.into_parts();
+            AsyncSpan::new(name, Some(info))
+        }
+        None => AsyncSpan::closed(),
+    };
+    TracedFn {
+        future,
+        span,
+        stop: Some(stop),
+    }
+}
+
+impl<F, S> Future for TracedFn<F, S>
+where
+    F: Future,
+    S: FnOnce(&F::Output) -> Stop,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let output = this.span.poll_inside(|| this.future.poll(cx));
+        if let Poll::Ready(value) = &output {
+            let stop = match this.stop.take() {
+                Some(stop) if this.span.is_open() => stop(value).0,
+                _ => None,
+            };
+            this.span.finish(stop);
+        }
+        output
+    }
+}
+
+/// A reference wrapper for autoref specialisation: the macros render an argument through
+/// `Debug` when its type has it and as `<Type>` when not, instead of failing to compile.
+pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+/// Renders through `Debug` (chosen first, for `(&&Wrap(x))`).
+pub trait DebugArg {
+    /// Writes the value.
+    fn osprof_arg(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: fmt::Debug + ?Sized> DebugArg for &Wrap<'_, T> {
+    fn osprof_arg(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+/// Renders `<Type>` for a value without `Debug`.
+pub trait NamedArg {
+    /// Writes the placeholder.
+    fn osprof_arg(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: ?Sized> NamedArg for Wrap<'_, T> {
+    fn osprof_arg(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}>", short_type_name(type_name::<T>()))
+    }
+}
+
+/// An error's message: `Display` first (for `(&&&Wrap(e))`), then `Debug`, then its type.
+pub trait DisplayMessage {
+    /// The message.
+    fn osprof_message(&self) -> String;
+}
+
+impl<T: fmt::Display + ?Sized> DisplayMessage for &&Wrap<'_, T> {
+    fn osprof_message(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// See [`DisplayMessage`].
+pub trait DebugMessage {
+    /// The message.
+    fn osprof_message(&self) -> String;
+}
+
+impl<T: fmt::Debug + ?Sized> DebugMessage for &Wrap<'_, T> {
+    fn osprof_message(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// See [`DisplayMessage`].
+pub trait NamedMessage {
+    /// The message.
+    fn osprof_message(&self) -> String;
+}
+
+impl<T: ?Sized> NamedMessage for Wrap<'_, T> {
+    fn osprof_message(&self) -> String {
+        format!("<{}>", short_type_name(type_name::<T>()))
+    }
+}
+
+/// `Box::pin`, for functions returning `Pin<Box<dyn Future>>` (what `#[async_trait]` makes).
+pub fn boxed_pin<F>(future: F) -> Pin<Box<F>> {
+    Box::pin(future)
+}
+
+/// The value of one `info(key = value)` entry; a value that does not serialise becomes `null`.
+pub fn info_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// The map of `info(...)` entries.
+pub fn info_map<const N: usize>(
+    entries: [(&str, serde_json::Value); N],
+) -> serde_json::Map<String, serde_json::Value> {
+    entries
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+}
+
+/// Renders one value through [`DebugArg`] or [`NamedArg`].
+pub fn render_value(value: ArgFn<'_>) -> String {
+    struct One<'a>(ArgFn<'a>);
+    impl fmt::Display for One<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f)
+        }
+    }
+    One(value).to_string()
+}
+
+/// One rendered argument, for [`render_args`].
+pub type ArgFn<'a> = &'a dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result;
+
+/// Renders arguments as a tuple, like Python's `str(args)`: `()`, `(1,)`, `(1, 2)`.
+pub fn render_args(args: &[ArgFn<'_>]) -> String {
+    struct Tuple<'a>(&'a [ArgFn<'a>]);
+    struct One<'a>(ArgFn<'a>);
+    impl fmt::Debug for One<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f)
+        }
+    }
+    impl fmt::Debug for Tuple<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.0.is_empty() {
+                return f.write_str("()");
+            }
+            let mut tuple = f.debug_tuple("");
+            for arg in self.0 {
+                tuple.field(&One(*arg));
+            }
+            tuple.finish()
+        }
+    }
+    format!("{:?}", Tuple(args))
+}
+
+/// A type name without module paths: `alloc::boxed::Box<dyn core::error::Error>` becomes
+/// `Box<dyn Error>`.
+pub fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            short.push_str(&segment);
+            segment.clear();
+            short.push(c);
+        }
+    }
+    short.push_str(&segment);
+    short
+}
+
+#[cfg(test)]
+// Autoref specialisation picks the impl by the number of borrows: they are the point.
+#[allow(clippy::needless_borrow)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
+            "Box<dyn Error + Send>"
+        );
+        assert_eq!(short_type_name("(i32, &str)"), "(i32, &str)");
+    }
+
+    #[test]
+    fn args_render_like_python_tuples() {
+        let one: ArgFn<'_> = &|f| (&&Wrap(&1)).osprof_arg(f);
+        let text: ArgFn<'_> = &|f| (&&Wrap("a")).osprof_arg(f);
+        struct Opaque;
+        let opaque: ArgFn<'_> = &|f| (&&Wrap(&Opaque)).osprof_arg(f);
+        assert_eq!(render_args(&[]), "()");
+        assert_eq!(render_args(&[one]), "(1,)");
+        assert_eq!(render_args(&[one, text, opaque]), "(1, \"a\", <Opaque>)");
+    }
+
+    #[test]
+    fn messages_prefer_display_then_debug() {
+        #[derive(Debug)]
+        struct OnlyDebug;
+        struct Nothing;
+        assert_eq!(
+            (&&&Wrap(&std::fmt::Error)).osprof_message(),
+            "an error occurred when formatting an argument"
+        );
+        assert_eq!((&&&Wrap(&OnlyDebug)).osprof_message(), "OnlyDebug");
+        assert_eq!((&&&Wrap(&Nothing)).osprof_message(), "<Nothing>");
+    }
+}

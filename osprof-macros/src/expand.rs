@@ -1,0 +1,301 @@
+//! Generates the traced items. Only `::core` and `<crate>::__private` paths are emitted, and
+//! every generated local starts with `__osprof_`.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Error, ImplItem, ItemImpl, Result, Type, Visibility};
+
+use crate::args::Options;
+use crate::item::{
+    FnItem, Shape, arguments, is_no_trace_attribute, is_result, is_trace_attribute,
+    mentions_impl_trait,
+};
+
+/// `#[trace]` on one function or method.
+pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> {
+    if let Some(constness) = &item.sig.constness {
+        return Err(Error::new_spanned(
+            constness,
+            "`#[trace]` cannot trace a `const fn`: it may run at compile time, where there is no trace",
+        ));
+    }
+    let args = arguments(&item.sig);
+    let skipped = options.skip.as_deref().unwrap_or_default();
+    for skip in skipped {
+        if !args.iter().any(|arg| arg.name() == Some(skip)) {
+            return Err(Error::new_spanned(
+                skip,
+                format!("`skip`: no argument named `{skip}`"),
+            ));
+        }
+    }
+    if !options.allow_multiple_trace()
+        && let Some(other) = item
+            .outer_attrs
+            .iter()
+            .find(|attr| is_trace_attribute(attr))
+    {
+        return Err(Error::new_spanned(
+            other,
+            format!(
+                "`{}` is traced twice (`allow_multiple_trace = false`); remove one of the attributes",
+                item.sig.ident
+            ),
+        ));
+    }
+
+    let krate = options.krate();
+    let span_name = match &options.name {
+        Some(name) => name.value(),
+        None => item.sig.ident.to_string(),
+    };
+    let rendered_args = if options.hide_args.is_some() {
+        quote!(::core::option::Option::None)
+    } else {
+        let renderers = args
+            .iter()
+            .filter(|arg| !arg.name().is_some_and(|name| skipped.contains(name)))
+            .map(|arg| arg.renderer(&krate));
+        quote!(::core::option::Option::Some(#krate::__private::render_args(&[#(#renderers),*])))
+    };
+    let info = match &options.info {
+        None => quote!(::core::option::Option::None),
+        Some(entries) => {
+            let keys = entries.iter().map(|(key, _)| key.to_string());
+            let values = entries.iter().map(|(_, value)| value);
+            quote! {
+                ::core::option::Option::Some(#krate::__private::info_map([
+                    #((#keys, #krate::__private::info_value(&(#values)))),*
+                ]))
+            }
+        }
+    };
+    let start = quote! {{
+        #[allow(unused_imports)]
+        use #krate::__private::{DebugArg as _, NamedArg as _};
+        #krate::__private::FnStart {
+            span: #span_name,
+            function: #krate::__private::function_path(
+                &__OSPROF_FUNCTION,
+                ::core::any::type_name_of_val(&__osprof_here),
+            ),
+            args: #rendered_args,
+            info: #info,
+        }
+    }};
+    let prologue = quote! {
+        fn __osprof_here() {}
+        static __OSPROF_FUNCTION: #krate::__private::OnceLock<&'static str> =
+            #krate::__private::OnceLock::new();
+    };
+    let block = &item.block;
+    let hide_result = options.hide_result();
+
+    let body = match item.shape() {
+        Shape::Plain { output } => {
+            let needs_output = !hide_result || output.as_ref().is_some_and(is_result);
+            if needs_output {
+                let annotation = closure_annotation(output.as_ref());
+                let stop = stop_info(
+                    &krate,
+                    quote!(&__osprof_output),
+                    output.as_ref(),
+                    hide_result,
+                );
+                quote! {
+                    let __osprof_guard = #krate::__private::FnGuard::enter(|| #start);
+                    #[allow(clippy::redundant_closure_call)]
+                    let __osprof_output = (move || #annotation #block)();
+                    __osprof_guard.finish(|| #stop);
+                    __osprof_output
+                }
+            } else {
+                quote! {
+                    let __osprof_guard = #krate::__private::FnGuard::enter(|| #start);
+                    #block
+                }
+            }
+        }
+        Shape::Async { output } => {
+            let value = match &output {
+                Some(ty) if !mentions_impl_trait(ty) => quote!({
+                    let __osprof_value: #ty = #block;
+                    __osprof_value
+                }),
+                _ => block.to_token_stream(),
+            };
+            let stop = stop_info(
+                &krate,
+                quote!(__osprof_output),
+                output.as_ref(),
+                hide_result,
+            );
+            quote! {
+                let __osprof_start = if #krate::__private::active() {
+                    ::core::option::Option::Some(#start)
+                } else {
+                    ::core::option::Option::None
+                };
+                #krate::__private::traced_fn(
+                    __osprof_start,
+                    async move #value,
+                    move |__osprof_output| #stop,
+                )
+                .await
+            }
+        }
+        Shape::ReturnsFuture { output, boxed } => {
+            let stop = stop_info(
+                &krate,
+                quote!(__osprof_output),
+                output.as_ref(),
+                hide_result,
+            );
+            let traced = quote! {
+                #krate::__private::traced_fn(
+                    __osprof_start,
+                    __osprof_future,
+                    move |__osprof_output| #stop,
+                )
+            };
+            let traced = if boxed {
+                quote!(#krate::__private::boxed_pin(#traced))
+            } else {
+                traced
+            };
+            quote! {
+                let __osprof_start = if #krate::__private::active() {
+                    ::core::option::Option::Some(#start)
+                } else {
+                    ::core::option::Option::None
+                };
+                #[allow(clippy::redundant_closure_call)]
+                let __osprof_future = (move || #block)();
+                #traced
+            }
+        }
+    };
+    Ok(item.with_body(prologue, body))
+}
+
+/// `-> Type` for the closure around a sync body, so that `?` knows its target type.
+fn closure_annotation(output: Option<&Type>) -> TokenStream {
+    match output {
+        Some(ty) if !mentions_impl_trait(ty) => quote!(-> #ty),
+        Some(_) => TokenStream::new(),
+        None => quote!(-> ()),
+    }
+}
+
+/// The expression giving the stop of a span whose output is behind `output_ref` (a `&T`).
+fn stop_info(
+    krate: &syn::Path,
+    output_ref: TokenStream,
+    output: Option<&Type>,
+    hide_result: bool,
+) -> TokenStream {
+    let show = |value: TokenStream| {
+        quote!(#krate::__private::stop_result(#krate::__private::render_value(
+            &|f: &mut ::core::fmt::Formatter<'_>| (&&#krate::__private::Wrap(#value)).osprof_arg(f)
+        )))
+    };
+    let on_success = if hide_result {
+        quote!(#krate::__private::stop_plain())
+    } else if output.is_some_and(is_result) {
+        show(quote!(__osprof_value))
+    } else {
+        show(output_ref.clone())
+    };
+    let body = if output.is_some_and(is_result) {
+        quote! {
+            match #output_ref {
+                ::core::result::Result::Err(__osprof_error) => #krate::__private::stop_error(
+                    __osprof_error,
+                    (&&&#krate::__private::Wrap(__osprof_error)).osprof_message(),
+                ),
+                ::core::result::Result::Ok(__osprof_value) => {
+                    let _ = __osprof_value;
+                    #on_success
+                }
+            }
+        }
+    } else {
+        quote! {{
+            let _ = #output_ref;
+            #on_success
+        }}
+    };
+    quote! {{
+        #[allow(unused_imports)]
+        use #krate::__private::{DebugArg as _, NamedArg as _, DisplayMessage as _, DebugMessage as _, NamedMessage as _};
+        #body
+    }}
+}
+
+/// `#[trace_impl]` on an impl block: traces the methods its rules select.
+pub(crate) fn trace_impl(options: &Options, mut item: ItemImpl) -> Result<TokenStream> {
+    let trait_impl = item.trait_.as_ref().map(|(_, path, _)| path);
+    let is_drop = trait_impl.is_some_and(|path| {
+        path.segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Drop")
+    });
+    let method_options = Options {
+        skip: None,
+        trace_private: None,
+        trace_static_methods: None,
+        ..options.clone()
+    };
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let opted_out = method.attrs.iter().any(is_no_trace_attribute);
+        method.attrs.retain(|attr| !is_no_trace_attribute(attr));
+        if opted_out || is_drop || method.sig.constness.is_some() {
+            continue;
+        }
+        if let Some(own) = method.attrs.iter().find(|attr| is_trace_attribute(attr)) {
+            if !options.allow_multiple_trace() {
+                return Err(Error::new_spanned(
+                    own,
+                    format!(
+                        "`{}` is traced twice: by `#[trace_impl]` and by its own attribute (`allow_multiple_trace = false`)",
+                        method.sig.ident
+                    ),
+                ));
+            }
+            // The method's own attribute wins over the block's settings.
+            continue;
+        }
+        let has_receiver = method.sig.receiver().is_some();
+        let public = trait_impl.is_some() || !matches!(method.vis, Visibility::Inherited);
+        let selected = (public || options.trace_private.is_some())
+            && (has_receiver || options.trace_static_methods.is_some());
+        if selected {
+            let traced = trace_fn(&method_options, &FnItem::from(method.clone()))?;
+            *impl_item = ImplItem::Verbatim(traced);
+        }
+    }
+    Ok(item.into_token_stream())
+}
+
+/// The error for `#[trace]` on something that is not a function with a body.
+pub(crate) fn not_a_function(item: &syn::Item) -> Error {
+    let (tokens, what): (&dyn ToTokens, &str) = match item {
+        syn::Item::Struct(item) => (&item.struct_token, "a struct"),
+        syn::Item::Enum(item) => (&item.enum_token, "an enum"),
+        syn::Item::Trait(item) => (&item.trait_token, "a trait declaration; trace its impls"),
+        syn::Item::Impl(item) => (&item.impl_token, "an impl block; use `#[trace_impl]`"),
+        syn::Item::Const(item) => (&item.const_token, "a constant"),
+        syn::Item::Static(item) => (&item.static_token, "a static"),
+        syn::Item::Mod(item) => (&item.mod_token, "a module"),
+        other => (other, "this item"),
+    };
+    let span = tokens.to_token_stream().span();
+    Error::new(
+        span,
+        format!("`#[trace]` goes on a function or method, not on {what}"),
+    )
+}
