@@ -49,14 +49,13 @@ impl FnItem {
             sig,
             ..
         } = self;
-        quote! {
-            #(#outer_attrs)*
-            #vis #defaultness #sig {
-                #(#inner_attrs)*
-                #prologue
-                #body
-            }
-        }
+        let mut tokens = quote!(#(#outer_attrs)* #vis #defaultness #sig);
+        // The user's own braces keep the item's span theirs, so lints such as `dead_code`
+        // still see a user item, not a macro's.
+        self.block.brace_token.surround(&mut tokens, |inner| {
+            inner.extend(quote!(#(#inner_attrs)* #prologue #body));
+        });
+        tokens
     }
 
     /// What the body evaluates to, for choosing how to wrap it.
