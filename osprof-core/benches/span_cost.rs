@@ -26,6 +26,12 @@ fn osprof_traced(x: u64) -> u64 {
 }
 
 #[inline(never)]
+#[osprof_core::trace(hide_args)]
+fn osprof_macro_traced(x: u64) -> u64 {
+    black_box(x).wrapping_mul(31)
+}
+
+#[inline(never)]
 #[tracing::instrument(skip_all)]
 fn tracing_traced(x: u64) -> u64 {
     black_box(x).wrapping_mul(31)
@@ -51,6 +57,9 @@ fn resting(c: &mut Criterion) {
     let mut group = c.benchmark_group("resting");
     group.bench_function("untraced", |b| b.iter(|| untraced(black_box(7))));
     group.bench_function("osprof", |b| b.iter(|| osprof_traced(black_box(7))));
+    group.bench_function("osprof_trace_macro", |b| {
+        b.iter(|| osprof_macro_traced(black_box(7)));
+    });
     group.bench_function("tracing", |b| b.iter(|| tracing_traced(black_box(7))));
     group.bench_function("fastrace", |b| b.iter(|| fastrace_traced(black_box(7))));
     group.finish();
@@ -68,6 +77,24 @@ fn active(c: &mut Criterion) {
             }
         });
         osprof_core::clean();
+    });
+    group.bench_function("osprof_trace_macro", |b| {
+        osprof_core::init("bench", None, None);
+        b.iter(|| {
+            for i in 0..SPANS_PER_ITERATION {
+                osprof_macro_traced(i);
+            }
+        });
+        osprof_core::clean();
+    });
+    group.bench_function("fastrace_trace_macro", |b| {
+        b.iter(|| {
+            let collector = LocalCollector::start();
+            for i in 0..SPANS_PER_ITERATION {
+                fastrace_traced(i);
+            }
+            black_box(collector.collect());
+        });
     });
     group.bench_function("fastrace", |b| {
         b.iter(|| {

@@ -23,7 +23,10 @@ pub fn active() -> bool {
 /// The traced function's Rust path, from the type name of a marker fn declared inside it
 /// (`crate::module::Type::method::__osprof_here`, `<Type as Trait>::method::...`): computed
 /// once per function.
-pub fn function_path(cache: &'static OnceLock<&'static str>, marker: &'static str) -> &'static str {
+pub fn function_path(
+    cache: &'static OnceLock<&'static str>,
+    marker: &'static str,
+) -> &'static &'static str {
     cache.get_or_init(|| {
         let path = marker.strip_suffix("::__osprof_here").unwrap_or(marker);
         Box::leak(path.replace("::{{closure}}", "").into_boxed_str())
@@ -35,7 +38,7 @@ pub struct FnStart {
     /// The span name (`name = ...`, or the function's name).
     pub span: &'static str,
     /// The function's Rust path.
-    pub function: &'static str,
+    pub function: &'static &'static str,
     /// The arguments' tuple-style rendering; `None` with `hide_args`.
     pub args: Option<String>,
     /// `info(...)` given to the attribute.

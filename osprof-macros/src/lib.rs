@@ -27,7 +27,7 @@ use item::FnItem;
 /// Options: `name = "rpc"`, `info(key = expr, ...)`, `hide_args`, `hide_result = false`,
 /// `skip(arg, ...)`, `allow_multiple_trace = false`, `crate = path`.
 ///
-/// ```ignore
+/// ```
 /// use osprof_core::trace;
 ///
 /// #[trace(name = "rpc", info(kind = "lookup"), skip(password))]

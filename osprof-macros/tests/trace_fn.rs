@@ -281,3 +281,18 @@ fn nothing_is_formatted_or_recorded_without_a_trace() {
     clean();
     assert_eq!(quiet(&Loud), 1);
 }
+
+mod reexport {
+    pub use osprof_core as profiling;
+}
+
+#[trace(crate = reexport::profiling, name = "via")]
+fn via_reexport() -> u8 {
+    1
+}
+
+#[test]
+fn crate_option_serves_reexporting_crates() {
+    let events = traced(|| assert_eq!(via_reexport(), 1));
+    assert_eq!(common::tree(&events), "via\n");
+}

@@ -72,7 +72,7 @@ impl PayloadBuilder {
     /// Writes `event` as the JSON text of its payload into `out` (replacing its content):
     /// byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s value,
     /// without building the value. Drivers that store text use this.
-    pub(crate) fn write_json(&mut self, event: RawEvent, out: &mut String) {
+    pub(crate) fn write_json(&mut self, mut event: RawEvent, out: &mut String) {
         let unix_nanos = self.unix_nanos(event.at);
         out.clear();
         out.push_str("{\"name\":");
@@ -95,7 +95,7 @@ impl PayloadBuilder {
         out.push_str(&timestamp);
         self.scratch = timestamp;
         out.push_str("\",\"info\":");
-        match event.extra.and_then(|extra| extra.info) {
+        match event.take_info() {
             None => out.push_str(&self.plain_info_json),
             Some(own) => {
                 let info = with_host(own, &self.host);
@@ -106,7 +106,7 @@ impl PayloadBuilder {
     }
 
     /// Fills the payload with `event` and returns it; valid until the next call.
-    pub(crate) fn fill(&mut self, event: RawEvent) -> &Value {
+    pub(crate) fn fill(&mut self, mut event: RawEvent) -> &Value {
         let unix_nanos = self.unix_nanos(event.at);
         let Value::Object(payload) = &mut self.payload else {
             unreachable!("the payload is built as an object")
@@ -141,7 +141,7 @@ impl PayloadBuilder {
         parent_id.clear();
         event.parent_id.push_to(parent_id);
         self.timestamps.write(unix_nanos, timestamp);
-        match event.extra.and_then(|extra| extra.info) {
+        match event.take_info() {
             None => {
                 if let Some(plain) = self.plain_info.take() {
                     *info = plain;
@@ -216,7 +216,7 @@ fn with_host(info: Info, host: &str) -> Value {
         ]),
         Info::Function { user, name, args } => {
             let mut function = Map::with_capacity(3);
-            function.insert("name".into(), Value::String(name.to_owned()));
+            function.insert("name".into(), Value::String((*name).to_owned()));
             if let Some(args) = args {
                 function.insert("args".into(), Value::String(args));
                 function.insert("kwargs".into(), Value::String("{}".to_owned()));
@@ -285,8 +285,17 @@ mod tests {
                 [uuid, "x", "y"],
                 Some(Info::Function {
                     user: Some(Map::from_iter([("k".to_owned(), json!("v"))])),
-                    name: "crate::m::f",
+                    name: &"crate::m::f",
                     args: Some("(1, \"a\")".to_owned()),
+                }),
+            ),
+            event(
+                "fn".into(),
+                [uuid, "x", "y"],
+                Some(Info::Function {
+                    user: None,
+                    name: &"crate::m::inline",
+                    args: None,
                 }),
             ),
             event(

@@ -34,6 +34,10 @@ pub(crate) struct RawEvent {
     pub(crate) at: fastant::Instant,
     /// The span name when it is static; see [`Extra::name`] otherwise.
     pub(crate) name: &'static str,
+    /// A traced function's path when that is all its info holds (`hide_args`, no `info`):
+    /// kept inline, as a thin pointer so that the event stays 96 bytes, so that such a span
+    /// allocates nothing.
+    pub(crate) function: Option<&'static &'static str>,
     /// What most events do not have, boxed so that they stay small.
     pub(crate) extra: Option<Box<Extra>>,
     pub(crate) phase: Phase,
@@ -54,6 +58,14 @@ impl RawEvent {
         info: Option<Info>,
     ) -> RawEvent {
         let (name, shared_name) = name.parts();
+        let (function, info) = match info {
+            Some(Info::Function {
+                user: None,
+                name: function,
+                args: None,
+            }) => (Some(function), None),
+            info => (None, info),
+        };
         let extra = (shared_name.is_some() || info.is_some()).then(|| {
             Box::new(Extra {
                 name: shared_name.cloned(),
@@ -66,8 +78,21 @@ impl RawEvent {
             parent_id,
             at: fastant::Instant::now(),
             name,
+            function,
             extra,
             phase,
+        }
+    }
+
+    /// The event's info, unboxed.
+    pub(crate) fn take_info(&mut self) -> Option<Info> {
+        match self.extra.as_mut().and_then(|extra| extra.info.take()) {
+            Some(info) => Some(info),
+            None => self.function.map(|name| Info::Function {
+                user: None,
+                name,
+                args: None,
+            }),
         }
     }
 
@@ -87,7 +112,7 @@ pub(crate) enum Info {
     /// (`args` and `kwargs` left out when `args` is `None`).
     Function {
         user: Option<serde_json::Map<String, serde_json::Value>>,
-        name: &'static str,
+        name: &'static &'static str,
         args: Option<String>,
     },
     /// A traced function's result: `{"function": {"result": ...}}`.
