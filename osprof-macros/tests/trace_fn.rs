@@ -283,7 +283,7 @@ fn nothing_is_formatted_or_recorded_without_a_trace() {
 }
 
 mod reexport {
-    pub use osprof_core as profiling;
+    pub(crate) use osprof_core as profiling;
 }
 
 #[trace(crate = reexport::profiling, name = "via")]
