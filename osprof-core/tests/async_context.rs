@@ -28,11 +28,7 @@ async fn branch(name: &'static str) {
 #[test]
 fn nested_futures_keep_parent_links_on_a_multi_thread_runtime() {
     common::install_sink();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     let mut bases = Vec::new();
     for _ in 0..8 {
         let handle = runtime.spawn(
@@ -105,11 +101,7 @@ fn interleaved_tasks_on_one_thread_keep_separate_trees() {
 
 #[test]
 fn tasks_that_init_and_clean_leave_no_context_on_worker_threads() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     runtime.block_on(async {
         let mut handles = Vec::new();
         for round in 0..200 {
@@ -144,11 +136,7 @@ fn tasks_that_init_and_clean_leave_no_context_on_worker_threads() {
 #[test]
 fn spawn_helpers_carry_the_context() {
     common::install_sink();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     let profiler = init("key", None, None);
     {
         let _parent = Trace::new("parent", None);

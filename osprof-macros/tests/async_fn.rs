@@ -13,12 +13,7 @@ use serde_json::Value;
 /// Runs `f` in a fresh trace on a multi-thread runtime (tasks move between workers).
 fn traced<F: Future<Output = ()> + Send + 'static>(f: impl FnOnce() -> F) -> Vec<Value> {
     common::install_sink();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = runtime.block_on(
+    let base = common::multi_thread_runtime().block_on(
         async {
             let profiler = init("key", None, None);
             f().await;
@@ -151,12 +146,10 @@ fn async_fn_in_traits_and_async_trait_in_either_order() {
         assert_eq!(Inner.handle(1).await, Err("no 1".to_owned()));
     });
     assert_eq!(common::tree(&events), "call\nhandle\nhandle\n");
-    let names: Vec<_> = events
-        .iter()
-        .filter(|e| e["name"].as_str().unwrap().ends_with("-start"))
-        .map(|e| e["info"]["function"]["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names[0], "<async_fn::Doubler as async_fn::Service>::call");
+    assert_eq!(
+        common::function_names(&events)[0],
+        "<async_fn::Doubler as async_fn::Service>::call"
+    );
     assert_eq!(events[5]["info"]["etype"], "String");
     assert_eq!(events[5]["info"]["message"], "no 1");
 }

@@ -10,17 +10,9 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use osprof_core::{clean, init, trace};
+use common::{function_names, traced};
+use osprof_core::{clean, trace};
 use serde_json::{Value, json};
-
-/// Runs `f` inside a fresh trace and returns the trace's payloads.
-fn traced(f: impl FnOnce()) -> Vec<Value> {
-    common::install_sink();
-    let profiler = init("key", None, None);
-    f();
-    clean();
-    common::events_of(profiler.base_id())
-}
 
 fn start_info(events: &[Value], index: usize) -> Value {
     let mut info = events[index]["info"].clone();
@@ -246,13 +238,8 @@ fn methods_with_any_receiver_are_named_by_type_path() {
         assert_eq!(Arc::new(counter).shared(), 2);
     });
     assert_eq!(common::tree(&events), "bump\n  get\npinned\nshared\n");
-    let names: Vec<_> = events
-        .iter()
-        .filter(|e| e["name"].as_str().unwrap().ends_with("-start"))
-        .map(|e| e["info"]["function"]["name"].as_str().unwrap().to_owned())
-        .collect();
     assert_eq!(
-        names,
+        function_names(&events),
         [
             "trace_fn::Counter::bump",
             "trace_fn::Counter::get",

@@ -6,24 +6,8 @@
 #[path = "../../osprof-core/tests/common/mod.rs"]
 mod common;
 
-use osprof_core::{clean, init, trace, trace_impl};
-use serde_json::Value;
-
-fn traced(f: impl FnOnce()) -> Vec<Value> {
-    common::install_sink();
-    let profiler = init("key", None, None);
-    f();
-    clean();
-    common::events_of(profiler.base_id())
-}
-
-fn function_names(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["name"].as_str().unwrap().ends_with("-start"))
-        .map(|e| e["info"]["function"]["name"].as_str().unwrap().to_owned())
-        .collect()
-}
+use common::{function_names, traced};
+use osprof_core::{trace, trace_impl};
 
 struct Foo;
 

@@ -92,3 +92,30 @@ pub fn tree(events: &[Value]) -> String {
     }
     out
 }
+
+/// Runs `f` inside a fresh trace on this thread and returns the trace's payloads.
+pub fn traced(f: impl FnOnce()) -> Vec<Value> {
+    install_sink();
+    let profiler = osprof_core::init("key", None, None);
+    f();
+    osprof_core::clean();
+    events_of(profiler.base_id())
+}
+
+/// A two-worker multi-thread runtime, so that tasks move between threads.
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `info.function.name` of every start event, in order.
+pub fn function_names(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["name"].as_str().unwrap().ends_with("-start"))
+        .map(|e| e["info"]["function"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
