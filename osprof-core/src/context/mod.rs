@@ -189,6 +189,12 @@ fn record_detached(event: RawEvent) {
 /// `parent_id`, or `base_id` when that is missing or empty. Mirrors OSProfiler's
 /// `profiler.init`.
 ///
+/// The trace belongs to the current thread of control. In async code, start it inside a
+/// future run through [`FutureExt::in_current_trace`] (or `osprof_core::tokio::spawn`): the
+/// future then keeps the trace across `.await` and executor threads, and the worker thread
+/// keeps nothing once the future yields. A bare `tokio::spawn` task that calls `init` leaves
+/// the trace on whichever worker thread it was polled on.
+///
 /// ```
 /// let profiler = osprof_core::init("SECRET_KEY", None, None);
 /// assert_eq!(profiler.id(), profiler.base_id());
