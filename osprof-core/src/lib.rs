@@ -52,6 +52,7 @@ mod record;
 pub mod thread;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+pub mod web;
 
 pub use context::{
     FutureExt, InTrace, Instrumented, Profiler, Trace, TraceSnapshot, carry, clean, get, init,

@@ -1,0 +1,380 @@
+//! Signed trace headers (SPEC §3), named after OSProfiler's `osprofiler.web`.
+//!
+//! Only a caller that knows one of the service's HMAC keys can start a trace in it:
+//! `X-Trace-Info` carries `{"base_id", "parent_id"}` as URL-safe base64 of Python-style JSON,
+//! `X-Trace-HMAC` the lowercase hex HMAC of that base64 text.
+
+use std::io;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The header carrying the trace ids.
+pub const X_TRACE_INFO: &str = "X-Trace-Info";
+/// The header carrying the HMAC of [`X_TRACE_INFO`].
+pub const X_TRACE_HMAC: &str = "X-Trace-HMAC";
+
+/// The longest `X-Trace-Info` accepted: ids are short, so anything longer is refused before
+/// any decoding (and before any allocation that depends on it).
+pub const MAX_TRACE_INFO_LEN: usize = 1024;
+
+/// The HMAC digest that signs outgoing headers. Incoming ones are verified with either,
+/// chosen by the length of the hex digest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA1, as OSProfiler: the choice that Python services accept.
+    #[default]
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+}
+
+impl HmacAlgorithm {
+    fn hex_len(self) -> usize {
+        match self {
+            HmacAlgorithm::Sha1 => 40,
+            HmacAlgorithm::Sha256 => 64,
+        }
+    }
+
+    fn from_hex_len(len: usize) -> Option<HmacAlgorithm> {
+        [HmacAlgorithm::Sha1, HmacAlgorithm::Sha256]
+            .into_iter()
+            .find(|algorithm| algorithm.hex_len() == len)
+    }
+
+    fn digest(self, key: &str, data: &[u8]) -> Vec<u8> {
+        match self {
+            HmacAlgorithm::Sha1 => {
+                let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes())
+                    .expect("HMAC accepts keys of any length");
+                mac.update(data);
+                mac.finalize().into_bytes().to_vec()
+            }
+            HmacAlgorithm::Sha256 => {
+                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+                    .expect("HMAC accepts keys of any length");
+                mac.update(data);
+                mac.finalize().into_bytes().to_vec()
+            }
+        }
+    }
+
+    /// Constant-time check of `expected` against the HMAC of `data` under `key`.
+    fn verify(self, key: &str, data: &[u8], expected: &[u8]) -> bool {
+        match self {
+            HmacAlgorithm::Sha1 => {
+                let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes())
+                    .expect("HMAC accepts keys of any length");
+                mac.update(data);
+                mac.verify_slice(expected).is_ok()
+            }
+            HmacAlgorithm::Sha256 => {
+                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+                    .expect("HMAC accepts keys of any length");
+                mac.update(data);
+                mac.verify_slice(expected).is_ok()
+            }
+        }
+    }
+}
+
+/// Signs `data` with HMAC-SHA1 as OSProfiler does: `(X-Trace-Info, X-Trace-HMAC)`.
+///
+/// ```
+/// let (info, hmac) = osprof_core::web::signed_pack(
+///     &serde_json::json!({"base_id": "1", "parent_id": "2"}),
+///     "secret",
+/// );
+/// assert_eq!(info, "eyJiYXNlX2lkIjogIjEiLCAicGFyZW50X2lkIjogIjIifQ==");
+/// assert_eq!(hmac, "8fd628ea64e833b7894bb5e60bffbd0d391acf80");
+/// ```
+pub fn signed_pack(data: &Value, hmac_key: &str) -> (String, String) {
+    signed_pack_with(data, hmac_key, HmacAlgorithm::Sha1)
+}
+
+/// [`signed_pack`] with a chosen digest.
+pub fn signed_pack_with(
+    data: &Value,
+    hmac_key: &str,
+    algorithm: HmacAlgorithm,
+) -> (String, String) {
+    let info = URL_SAFE.encode(python_json(data));
+    let hmac = to_hex(&algorithm.digest(hmac_key, info.as_bytes()));
+    (info, hmac)
+}
+
+/// Verifies and decodes a header pair; `None` for anything that is not a valid trace
+/// signed with one of `hmac_keys`. The keys are tried in order and the first that matches
+/// is added to the result as `hmac_key` (key rotation). Never panics.
+///
+/// ```
+/// let (info, hmac) = osprof_core::web::signed_pack(
+///     &serde_json::json!({"base_id": "b", "parent_id": "p"}),
+///     "new-key",
+/// );
+/// let trace = osprof_core::web::signed_unpack(&info, &hmac, &["old-key", "new-key"]).unwrap();
+/// assert_eq!(trace["hmac_key"], "new-key");
+/// assert!(osprof_core::web::signed_unpack(&info, &hmac, &["other"]).is_none());
+/// ```
+pub fn signed_unpack(data: &str, hmac_data: &str, hmac_keys: &[&str]) -> Option<Value> {
+    let hmac_data = hmac_data.trim();
+    if data.len() > MAX_TRACE_INFO_LEN || hmac_data.is_empty() {
+        return None;
+    }
+    let algorithm = HmacAlgorithm::from_hex_len(hmac_data.len())?;
+    let expected = from_lower_hex(hmac_data)?;
+    let key = hmac_keys
+        .iter()
+        .find(|key| algorithm.verify(key, data.as_bytes(), &expected))?;
+    // After a match, a bad body rejects: no other key is tried (SPEC §3).
+    let json = URL_SAFE.decode(data).ok()?;
+    let Value::Object(mut fields) = serde_json::from_slice::<Value>(&json).ok()? else {
+        return None;
+    };
+    let valid_id = |value: Option<&Value>| value.is_none_or(Value::is_string);
+    if !fields.get("base_id").is_some_and(Value::is_string)
+        || !valid_id(fields.get("parent_id"))
+        || fields
+            .keys()
+            .any(|name| name != "base_id" && name != "parent_id")
+    {
+        return None;
+    }
+    fields.insert("hmac_key".into(), Value::String((*key).to_owned()));
+    Some(Value::Object(fields))
+}
+
+/// The headers that continue the current trace in a callee: empty without a trace or
+/// with an empty key.
+///
+/// ```
+/// osprof_core::init("SECRET_KEY", Some("base"), Some("parent"));
+/// let headers = osprof_core::web::get_trace_id_headers();
+/// let trace = osprof_core::web::signed_unpack(
+///     &headers[osprof_core::web::X_TRACE_INFO],
+///     &headers[osprof_core::web::X_TRACE_HMAC],
+///     &["SECRET_KEY"],
+/// )
+/// .unwrap();
+/// assert_eq!((trace["base_id"].as_str(), trace["parent_id"].as_str()), (Some("base"), Some("parent")));
+/// osprof_core::clean();
+/// ```
+pub fn get_trace_id_headers() -> std::collections::HashMap<&'static str, String> {
+    get_trace_id_headers_with(HmacAlgorithm::Sha1)
+}
+
+/// [`get_trace_id_headers`] signed with a chosen digest.
+pub fn get_trace_id_headers_with(
+    algorithm: HmacAlgorithm,
+) -> std::collections::HashMap<&'static str, String> {
+    let Some(profiler) = crate::get() else {
+        return std::collections::HashMap::new();
+    };
+    if profiler.hmac_key().is_empty() {
+        return std::collections::HashMap::new();
+    }
+    let data = Value::Object(Map::from_iter([
+        (
+            "base_id".to_owned(),
+            Value::String(profiler.base_id().to_owned()),
+        ),
+        (
+            "parent_id".to_owned(),
+            Value::String(profiler.id().to_owned()),
+        ),
+    ]));
+    let (info, hmac) = signed_pack_with(&data, profiler.hmac_key(), algorithm);
+    std::collections::HashMap::from([(X_TRACE_INFO, info), (X_TRACE_HMAC, hmac)])
+}
+
+/// JSON text as Python's `json.dumps` writes it by default: `", "` and `": "` separators and
+/// non-ASCII characters escaped as `\uXXXX`, so that signatures match byte for byte.
+fn python_json(value: &Value) -> Vec<u8> {
+    struct PythonFormatter;
+    impl serde_json::ser::Formatter for PythonFormatter {
+        fn begin_array_value<W: ?Sized + io::Write>(
+            &mut self,
+            writer: &mut W,
+            first: bool,
+        ) -> io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                writer.write_all(b", ")
+            }
+        }
+        fn begin_object_key<W: ?Sized + io::Write>(
+            &mut self,
+            writer: &mut W,
+            first: bool,
+        ) -> io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                writer.write_all(b", ")
+            }
+        }
+        fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+            writer.write_all(b": ")
+        }
+        fn write_string_fragment<W: ?Sized + io::Write>(
+            &mut self,
+            writer: &mut W,
+            fragment: &str,
+        ) -> io::Result<()> {
+            for c in fragment.chars() {
+                if c.is_ascii() {
+                    writer.write_all(&[c as u8])?;
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        write!(writer, "\\u{unit:04x}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut out = Vec::with_capacity(128);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    value
+        .serialize(&mut serializer)
+        .expect("writing JSON to memory cannot fail");
+    out
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|byte| {
+            [
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 0xF)],
+            ]
+        })
+        .map(char::from)
+        .collect()
+}
+
+/// Decodes lowercase hex; uppercase and anything else is refused (SPEC §3).
+fn from_lower_hex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some(digit(*high)? << 4 | digit(*low)?),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reproduces_osprofiler_vectors() {
+        let (info, hmac) = signed_pack(&json!({"base_id": "1", "parent_id": "2"}), "secret");
+        assert_eq!(info, "eyJiYXNlX2lkIjogIjEiLCAicGFyZW50X2lkIjogIjIifQ==");
+        assert_eq!(hmac, "8fd628ea64e833b7894bb5e60bffbd0d391acf80");
+        let data = json!({
+            "base_id": "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee",
+            "parent_id": "1c089ea8-28fe-4f3d-8c00-f6daa2bc32f1",
+        });
+        let (info, hmac) = signed_pack(&data, "SECRET_KEY");
+        assert_eq!(
+            info,
+            "eyJiYXNlX2lkIjogIjRlM2UwZWM2LTI5MzgtNDBiMS04NTA0LTA5ZWIxZDRiMGRlZSIsICJwYXJlbnRfaWQiOiAiMWMwODllYTgtMjhmZS00ZjNkLThjMDAtZjZkYWEyYmMzMmYxIn0="
+        );
+        assert_eq!(hmac, "00b4bd8cd15237f9eb7146fed4ed222b9893cc9d");
+        let trace = signed_unpack(&info, &hmac, &["SECRET_KEY"]).unwrap();
+        assert_eq!(trace["base_id"], data["base_id"]);
+        assert_eq!(trace["hmac_key"], "SECRET_KEY");
+    }
+
+    #[test]
+    fn matches_python_osprofiler_on_non_ascii_ids() {
+        // From Python: osprofiler._utils.signed_pack({"base_id": "é😀", "parent_id": "x"}, "k")
+        let (info, hmac) = signed_pack(&json!({"base_id": "é😀", "parent_id": "x"}), "k");
+        assert_eq!(
+            info,
+            "eyJiYXNlX2lkIjogIlx1MDBlOVx1ZDgzZFx1ZGUwMCIsICJwYXJlbnRfaWQiOiAieCJ9"
+        );
+        assert_eq!(hmac, "1affa386c1520eea4fa80081a2cc15dd60fa25ac");
+        assert_eq!(
+            signed_unpack(&info, &hmac, &["k"]).unwrap()["base_id"],
+            "é😀"
+        );
+    }
+
+    #[test]
+    fn sha256_round_trips_and_is_told_apart_by_length() {
+        let data = json!({"base_id": "b", "parent_id": "p"});
+        let (info, hmac) = signed_pack_with(&data, "k", HmacAlgorithm::Sha256);
+        assert_eq!(hmac.len(), 64);
+        assert_eq!(
+            signed_unpack(&info, &hmac, &["k"]).unwrap()["parent_id"],
+            "p"
+        );
+    }
+
+    #[test]
+    fn python_json_escapes_non_ascii() {
+        assert_eq!(
+            python_json(&json!({"a": "é😀", "b": [1, 2]})),
+            br#"{"a": "\u00e9\ud83d\ude00", "b": [1, 2]}"#
+        );
+    }
+
+    #[test]
+    fn every_kind_of_bad_header_is_refused() {
+        let good = json!({"base_id": "b", "parent_id": "p"});
+        let (info, hmac) = signed_pack(&good, "key");
+        let refused = |info: &str, hmac: &str| signed_unpack(info, hmac, &["key"]).is_none();
+        // Tampered info or HMAC, truncated, wrong key, uppercase hex.
+        assert!(refused(&info.replace('e', "f"), &hmac));
+        assert!(refused(&info, &hmac.replace('8', "9")));
+        assert!(refused(&info[..info.len() - 4], &hmac));
+        assert!(refused(&info, &hmac[..39]));
+        assert!(signed_unpack(&info, &hmac, &["other"]).is_none());
+        assert!(refused(&info, &hmac.to_uppercase()));
+        // Whitespace around the HMAC is trimmed, as in OSProfiler.
+        assert!(!refused(&info, &format!("  {hmac}\n")));
+        // Re-padded base64, signed correctly, still decodes to the same trace or is refused;
+        // never a panic.
+        let repadded = format!("{}=", info.trim_end_matches('='));
+        let _ = signed_unpack(&repadded, &signed_pack_hmac(&repadded), &["key"]);
+        // Extra JSON keys and non-object JSON, correctly signed: refused.
+        for data in [
+            json!({"base_id": "b", "parent_id": "p", "x": 1}),
+            json!(["b"]),
+            json!("b"),
+            json!({"parent_id": "p"}),
+            json!({"base_id": 1}),
+        ] {
+            let (info, hmac) = signed_pack(&data, "key");
+            assert!(refused(&info, &hmac), "{data}");
+        }
+        // Not base64 at all, correctly signed.
+        assert!(refused("%%%", &signed_pack_hmac("%%%")));
+        // Oversized.
+        let huge = "a".repeat(MAX_TRACE_INFO_LEN + 1);
+        assert!(refused(&huge, &signed_pack_hmac(&huge)));
+        assert!(refused("", ""));
+    }
+
+    fn signed_pack_hmac(info: &str) -> String {
+        to_hex(&HmacAlgorithm::Sha1.digest("key", info.as_bytes()))
+    }
+}
