@@ -107,6 +107,18 @@ pub fn signed_pack_with(
     (info, hmac)
 }
 
+/// The lowercase hex HMAC-SHA1 of an `X-Trace-Info` text, as OSProfiler's `generate_hmac`.
+///
+/// ```
+/// assert_eq!(
+///     osprof_core::web::generate_hmac("eyJiYXNlX2lkIjogIjEiLCAicGFyZW50X2lkIjogIjIifQ==", "secret"),
+///     "8fd628ea64e833b7894bb5e60bffbd0d391acf80",
+/// );
+/// ```
+pub fn generate_hmac(data: &str, hmac_key: &str) -> String {
+    to_hex(&HmacAlgorithm::Sha1.digest(hmac_key, data.as_bytes()))
+}
+
 /// Verifies and decodes a header pair; `None` for anything that is not a valid trace
 /// signed with one of `hmac_keys`. The keys are tried in order and the first that matches
 /// is added to the result as `hmac_key` (key rotation). Never panics.
@@ -375,6 +387,6 @@ mod tests {
     }
 
     fn signed_pack_hmac(info: &str) -> String {
-        to_hex(&HmacAlgorithm::Sha1.digest("key", info.as_bytes()))
+        generate_hmac(info, "key")
     }
 }
