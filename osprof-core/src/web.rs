@@ -206,6 +206,14 @@ pub fn get_trace_id_headers_with(
 /// JSON text as Python's `json.dumps` writes it by default: `", "` and `": "` separators and
 /// non-ASCII characters escaped as `\uXXXX`, so that signatures match byte for byte.
 fn python_json(value: &Value) -> Vec<u8> {
+    /// Python puts `", "` between items, nothing before the first.
+    fn separator<W: ?Sized + io::Write>(writer: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
     struct PythonFormatter;
     impl serde_json::ser::Formatter for PythonFormatter {
         fn begin_array_value<W: ?Sized + io::Write>(
@@ -213,22 +221,14 @@ fn python_json(value: &Value) -> Vec<u8> {
             writer: &mut W,
             first: bool,
         ) -> io::Result<()> {
-            if first {
-                Ok(())
-            } else {
-                writer.write_all(b", ")
-            }
+            separator(writer, first)
         }
         fn begin_object_key<W: ?Sized + io::Write>(
             &mut self,
             writer: &mut W,
             first: bool,
         ) -> io::Result<()> {
-            if first {
-                Ok(())
-            } else {
-                writer.write_all(b", ")
-            }
+            separator(writer, first)
         }
         fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
             writer.write_all(b": ")
