@@ -5,6 +5,8 @@
 //! `X-Trace-HMAC` the lowercase hex HMAC of that base64 text.
 
 use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
@@ -205,6 +207,76 @@ pub fn get_trace_id_headers_with(
 
 /// JSON text as Python's `json.dumps` writes it by default: `", "` and `": "` separators and
 /// non-ASCII characters escaped as `\uXXXX`, so that signatures match byte for byte.
+/// The process-wide switch set by [`enable`] and [`disable`]: unset, on or off.
+static SWITCH: AtomicU8 = AtomicU8::new(SWITCH_UNSET);
+const SWITCH_UNSET: u8 = 0;
+const SWITCH_ON: u8 = 1;
+const SWITCH_OFF: u8 = 2;
+/// The keys given to [`enable`]; empty when none were.
+static KEYS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Turns trace headers on for every server layer in the process, overriding each
+/// layer's own setting; non-empty `hmac_keys` also replace the layers' keys. OSProfiler's
+/// `web.enable`.
+///
+/// ```
+/// osprof_core::web::enable(["new-key", "old-key"]);
+/// assert!(osprof_core::web::is_enabled(false));
+/// assert_eq!(osprof_core::web::hmac_keys(&["layer-key".to_owned()]), ["new-key", "old-key"]);
+/// osprof_core::web::disable();
+/// assert!(!osprof_core::web::is_enabled(true));
+/// ```
+pub fn enable<I>(hmac_keys: I)
+where
+    I: IntoIterator,
+    I::Item: Into<String>,
+{
+    let keys: Vec<String> = hmac_keys.into_iter().map(Into::into).collect();
+    *KEYS.write().unwrap_or_else(PoisonError::into_inner) = keys;
+    SWITCH.store(SWITCH_ON, Ordering::Release);
+}
+
+/// Turns trace headers off for every server layer in the process: all requests are served
+/// untraced. OSProfiler's `web.disable`.
+pub fn disable() {
+    SWITCH.store(SWITCH_OFF, Ordering::Release);
+}
+
+/// Whether a layer whose own setting is `instance` honours trace headers: the process-wide
+/// switch when [`enable`] or [`disable`] was called, else `instance`.
+#[inline]
+pub fn is_enabled(instance: bool) -> bool {
+    match SWITCH.load(Ordering::Acquire) {
+        SWITCH_ON => true,
+        SWITCH_OFF => false,
+        _ => instance,
+    }
+}
+
+/// The keys a layer whose own keys are `instance` verifies with: those given to [`enable`],
+/// when there were any, else `instance`.
+pub fn hmac_keys(instance: &[String]) -> Vec<String> {
+    let global = KEYS.read().unwrap_or_else(PoisonError::into_inner);
+    if global.is_empty() {
+        instance.to_vec()
+    } else {
+        global.clone()
+    }
+}
+
+/// Splits a comma-separated key list (the `hmac_keys` option) into trimmed, non-empty keys.
+///
+/// ```
+/// assert_eq!(osprof_core::web::split_keys(" new, old ,,"), ["new", "old"]);
+/// ```
+pub fn split_keys(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn python_json(value: &Value) -> Vec<u8> {
     /// Python puts `", "` between items, nothing before the first.
     fn separator<W: ?Sized + io::Write>(writer: &mut W, first: bool) -> io::Result<()> {

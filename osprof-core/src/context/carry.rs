@@ -7,12 +7,12 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 use serde_json::Value;
 
-use super::{Context, Instrumented, THREAD, any_alive, current_copy};
+use super::{Context, Instrumented, NoStopInfo, THREAD, any_alive, current_copy};
 use crate::record::{Info, Name};
 
 /// Runs `f` with `slot` as this thread's context, then puts back what was there and leaves
 /// in `slot` whatever `f` made of the context (a span opened, `init`, `clean`).
-fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
+pub(super) fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
     struct Restore<'a>(&'a mut Option<Context>);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
@@ -102,8 +102,41 @@ pub trait FutureExt: Future + Sized {
     /// osprof_core::clean();
     /// # });
     /// ```
-    fn traced(self, name: impl Into<Name>, info: Option<Value>) -> Instrumented<Self> {
-        Instrumented::new(self, name.into(), info.map(Info::Json))
+    fn traced(
+        self,
+        name: impl Into<Name>,
+        info: Option<Value>,
+    ) -> Instrumented<Self, NoStopInfo<Self::Output>> {
+        let no_info: NoStopInfo<Self::Output> = |_| None;
+        Instrumented::new(self, name.into(), info.map(Info::Json), no_info)
+    }
+
+    /// Like [`traced`](FutureExt::traced), and when the future completes, `stop` turns its
+    /// output into the info of the span's stop payload (a status code, an error).
+    ///
+    /// ```
+    /// use osprof_core::FutureExt;
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// osprof_core::init("key", None, None);
+    /// let status = async { 404 }
+    ///     .traced_with("fetch", None, |status| Some(serde_json::json!({"status": status})))
+    ///     .await;
+    /// assert_eq!(status, 404);
+    /// osprof_core::clean();
+    /// # });
+    /// ```
+    fn traced_with<S>(
+        self,
+        name: impl Into<Name>,
+        info: Option<Value>,
+        stop: S,
+    ) -> Instrumented<Self, S>
+    where
+        S: FnOnce(&Self::Output) -> Option<Value>,
+    {
+        Instrumented::new(self, name.into(), info.map(Info::Json), stop)
     }
 }
 

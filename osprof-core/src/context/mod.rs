@@ -6,6 +6,7 @@
 
 mod carry;
 mod guard;
+mod owned;
 mod profiler;
 mod span;
 
@@ -22,9 +23,10 @@ use crate::record::{Info, Name, Phase, RawEvent, Recorder};
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
 pub(crate) use guard::panic_info;
+pub use owned::OwnedTrace;
 pub use profiler::{Profiler, TraceSnapshot};
 pub(crate) use span::AsyncSpan;
-pub use span::Instrumented;
+pub use span::{Instrumented, NoStopInfo};
 
 /// How many contexts exist in the whole process, in any thread, task or closure.
 static ALIVE: AtomicUsize = AtomicUsize::new(0);

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
+use serde_json::Value;
 
 use super::guard::panic_info;
 use super::{any_alive, record_detached, with_current};
@@ -134,33 +135,48 @@ impl Drop for AsyncSpan {
     }
 }
 
+/// The stop of a span traced by [`FutureExt::traced`](crate::FutureExt::traced): no info
+/// from the output.
+pub type NoStopInfo<T> = fn(&T) -> Option<Value>;
+
 pin_project! {
-    /// A future inside a span; made by [`FutureExt::traced`](crate::FutureExt::traced).
+    /// A future inside a span; made by [`FutureExt::traced`](crate::FutureExt::traced) and
+    /// [`FutureExt::traced_with`](crate::FutureExt::traced_with).
     #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<F> {
+    pub struct Instrumented<F, S> {
         #[pin]
         future: F,
         span: AsyncSpan,
+        stop: Option<S>,
     }
 }
 
-impl<F> Instrumented<F> {
-    pub(crate) fn new(future: F, name: Name, info: Option<Info>) -> Self {
+impl<F, S> Instrumented<F, S> {
+    pub(crate) fn new(future: F, name: Name, info: Option<Info>, stop: S) -> Self {
         Instrumented {
             future,
             span: AsyncSpan::new(name, info),
+            stop: Some(stop),
         }
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
+impl<F, S> Future for Instrumented<F, S>
+where
+    F: Future,
+    S: FnOnce(&F::Output) -> Option<Value>,
+{
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let poll = this.span.poll_inside(|| this.future.poll(cx));
-        if poll.is_ready() {
-            this.span.finish(None);
+        if let Poll::Ready(output) = &poll {
+            let info = match this.stop.take() {
+                Some(stop) if this.span.is_open() => stop(output),
+                _ => None,
+            };
+            this.span.finish(info.map(Info::Json));
         }
         poll
     }
