@@ -14,6 +14,12 @@ pub enum Error {
         /// What was asked of it.
         operation: &'static str,
     },
+    /// No driver handles this connection string's scheme (SPEC §5's wording).
+    #[error("Driver not found for connection string: {connection_string}")]
+    DriverNotFound {
+        /// The connection string as given.
+        connection_string: String,
+    },
     /// The driver's storage or transport failed.
     #[error("{driver} driver: {message}")]
     Driver {

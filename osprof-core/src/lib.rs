@@ -44,11 +44,13 @@
 pub mod __private;
 mod context;
 mod delivery;
+pub mod drivers;
 mod error;
 mod host;
 mod id;
 pub mod notifier;
 mod record;
+pub mod report;
 pub mod thread;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -69,6 +69,12 @@ pub trait Driver: Send + Sync + 'static {
     }
 }
 
+impl std::fmt::Debug for dyn Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Driver").field(&self.name()).finish()
+    }
+}
+
 impl<F> Driver for F
 where
     F: Fn(&Value) + Send + Sync + 'static,
@@ -154,6 +160,53 @@ pub fn set(driver: impl Driver) {
 /// [`set`] for a driver that is shared already.
 pub fn set_shared(driver: Arc<dyn Driver>) {
     *SINK.write().unwrap_or_else(PoisonError::into_inner) = Some(driver);
+}
+
+/// The driver for `connection_string`, chosen by its scheme (SPEC §5).
+///
+/// `file://` is built in; other crates add schemes with
+/// [`drivers::register`](crate::drivers::register). An unknown scheme is the error
+/// `Driver not found for connection string: <connection string>`.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+/// use osprof_core::notifier;
+///
+/// let error = notifier::try_create("carrier-pigeon://", &DriverOptions::default()).unwrap_err();
+/// assert_eq!(error.to_string(), "Driver not found for connection string: carrier-pigeon://");
+/// ```
+pub fn try_create(
+    connection_string: &str,
+    options: &crate::drivers::DriverOptions,
+) -> Result<Arc<dyn Driver>, Error> {
+    match crate::drivers::factory_for(connection_string) {
+        Some(factory) => factory(connection_string, options),
+        None => Err(Error::DriverNotFound {
+            connection_string: connection_string.to_owned(),
+        }),
+    }
+}
+
+/// [`try_create`] for a service's start-up: a driver that cannot start is logged (through
+/// `tracing`, at error level) and replaced by the no-op sink, so that tracing never takes
+/// the service down.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+/// use osprof_core::notifier;
+///
+/// let path = std::env::temp_dir().join(format!("osprof-create-{}.jsonl", std::process::id()));
+/// let driver = notifier::create(&format!("file://{}", path.display()), &DriverOptions::default());
+/// assert_eq!(driver.name(), "file");
+/// let fallback = notifier::create("file:///no/such/directory/events.jsonl", &DriverOptions::default());
+/// assert_eq!(fallback.name(), "no-op");
+/// # std::fs::remove_file(path).unwrap();
+/// ```
+pub fn create(connection_string: &str, options: &crate::drivers::DriverOptions) -> Arc<dyn Driver> {
+    try_create(connection_string, options).unwrap_or_else(|error| {
+        tracing::error!(%error, "osprof cannot start its driver; trace events will be discarded");
+        Arc::new(Noop)
+    })
 }
 
 /// Puts the default no-op sink back.

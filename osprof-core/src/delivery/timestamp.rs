@@ -58,9 +58,80 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// Microseconds since the Unix epoch of an OSProfiler timestamp (`%Y-%m-%dT%H:%M:%S` with
+/// an optional `.%f` of up to six digits); `None` for any other text.
+pub(crate) fn parse_micros(text: &str) -> Option<i64> {
+    let (date_time, fraction) = match text.split_once('.') {
+        Some((date_time, fraction)) => (date_time, fraction),
+        None => (text, ""),
+    };
+    let bytes = date_time.as_bytes();
+    if bytes.len() != 19 || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::" {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = &date_time[range];
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    if fraction.len() > 6 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let micros = format!("{fraction:0<6}").parse::<i64>().ok()?;
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(seconds * 1_000_000 + micros)
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 #[cfg(test)]
 mod tests {
-    use super::TimestampWriter;
+    use super::{TimestampWriter, parse_micros};
+
+    #[test]
+    fn parses_what_it_writes() {
+        for nanos in [
+            0,
+            951_782_400_000_001_000,
+            1_795_317_300_689_335_000,
+            4_107_542_399_999_999_000,
+        ] {
+            assert_eq!(parse_micros(&format(nanos)), Some((nanos / 1000) as i64));
+        }
+        assert_eq!(parse_micros("1970-01-01T00:00:01"), Some(1_000_000));
+        assert_eq!(parse_micros("1970-01-01T00:00:00.5"), Some(500_000));
+        for bad in [
+            "",
+            "yesterday",
+            "2015-13-01T00:00:00",
+            "2015-12-23 14:02:22.1",
+            "2015-12-23T14:02:22.1234567",
+            "2015-12-23T14:02:22.-1",
+        ] {
+            assert_eq!(parse_micros(bad), None, "{bad}");
+        }
+    }
 
     fn format(unix_nanos: u64) -> String {
         let mut out = String::from("previous text");

@@ -1,0 +1,230 @@
+//! `file://`: one OSProfiler payload per line in a local file, readable back.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{Map, Value};
+
+use super::DriverOptions;
+use crate::Error;
+use crate::notifier::{Batch, Driver};
+
+/// Appends each payload, with `project` and `service` added, as one JSON line to a file: the
+/// embedded storage for a single machine, no server needed. It reads traces back too.
+///
+/// Lines are appended a batch at a time with `O_APPEND`, so several processes can share one
+/// file. A line cut short (a crash mid-write) is skipped when reading.
+///
+/// ```
+/// use osprof_core::drivers::{DriverOptions, FileDriver};
+/// use osprof_core::notifier::Driver;
+///
+/// let path = std::env::temp_dir().join(format!("osprof-doc-{}.jsonl", std::process::id()));
+/// let driver = FileDriver::open(&path, &DriverOptions::new("nova", "api")).unwrap();
+/// osprof_core::notifier::set(driver);
+///
+/// let profiler = osprof_core::init("SECRET_KEY", None, None);
+/// drop(osprof_core::Trace::new("wsgi", None));
+/// osprof_core::clean();
+/// osprof_core::notifier::flush();
+///
+/// let report = osprof_core::notifier::get().get_report(profiler.base_id()).unwrap();
+/// assert_eq!(report["children"][0]["info"]["name"], "wsgi");
+/// assert_eq!(report["children"][0]["info"]["project"], "nova");
+/// # std::fs::remove_file(path).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct FileDriver {
+    path: PathBuf,
+    file: Mutex<File>,
+    /// `,"project":"…","service":"…"}`: what ends each stored line.
+    line_end: String,
+    /// The lines of the batch being written, reused.
+    buffer: Mutex<String>,
+}
+
+impl FileDriver {
+    /// Opens (creating if missing) the file at `path` for appending. Fails with a message
+    /// naming the path when it cannot be written.
+    pub fn open(path: impl AsRef<Path>, options: &DriverOptions) -> Result<FileDriver, Error> {
+        let path = path.as_ref().to_owned();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|error| Error::Driver {
+                driver: "file",
+                message: format!(
+                    "cannot open {} for appending: {error}; check that its directory exists and is writable",
+                    path.display()
+                ),
+            })?;
+        let mut identity = Map::new();
+        identity.insert("project".into(), Value::String(options.project.clone()));
+        identity.insert("service".into(), Value::String(options.service.clone()));
+        let identity = Value::Object(identity).to_string();
+        Ok(FileDriver {
+            path,
+            file: Mutex::new(file),
+            line_end: format!(",{}", &identity[1..]),
+            buffer: Mutex::new(String::new()),
+        })
+    }
+
+    /// The driver of a `file://<path>` connection string.
+    pub(crate) fn create(
+        connection_string: &str,
+        options: &DriverOptions,
+    ) -> Result<Arc<dyn Driver>, Error> {
+        let path = connection_string
+            .strip_prefix("file://")
+            .filter(|path| !path.is_empty())
+            .ok_or_else(|| Error::Driver {
+                driver: "file",
+                message: format!(
+                    "`{connection_string}` names no file; write file:///absolute/path/events.jsonl"
+                ),
+            })?;
+        Ok(Arc::new(FileDriver::open(path, options)?))
+    }
+
+    /// The file this driver writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn push_line(&self, buffer: &mut String, payload_json: &str) {
+        // Every payload is a non-empty JSON object: drop its `}` and close with ours.
+        buffer.push_str(&payload_json[..payload_json.len() - 1]);
+        buffer.push_str(&self.line_end);
+        buffer.push('\n');
+    }
+
+    fn write(&self, lines: &str) -> Result<(), Error> {
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write_all(lines.as_bytes())
+            .map_err(|error| Error::Driver {
+                driver: "file",
+                message: format!("cannot append to {}: {error}", self.path.display()),
+            })
+    }
+
+    /// Every stored event that passes `keep` (a cheap test on the raw line), in file order.
+    fn events(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<Value>, Error> {
+        let file = File::open(&self.path).map_err(|error| Error::Driver {
+            driver: "file",
+            message: format!("cannot read {}: {error}", self.path.display()),
+        })?;
+        let mut events = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|error| Error::Driver {
+                driver: "file",
+                message: format!("cannot read {}: {error}", self.path.display()),
+            })?;
+            if keep(&line)
+                && let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(&line)
+            {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// The earliest event of each trace, by base id.
+    fn first_events(&self, keep: impl Fn(&Value) -> bool) -> Result<Vec<Value>, Error> {
+        let mut first: BTreeMap<String, Value> = BTreeMap::new();
+        for event in self.events(|_| true)? {
+            let (Some(base_id), Some(at)) = (text(&event, "base_id"), text(&event, "timestamp"))
+            else {
+                continue;
+            };
+            if !keep(&event) {
+                continue;
+            }
+            let earlier = first
+                .get(base_id)
+                .is_none_or(|known| text(known, "timestamp").is_none_or(|known| at < known));
+            if earlier {
+                first.insert(base_id.to_owned(), event);
+            }
+        }
+        let mut events: Vec<Value> = first.into_values().collect();
+        events.sort_by(|a, b| text(a, "timestamp").cmp(&text(b, "timestamp")));
+        Ok(events)
+    }
+}
+
+fn text<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
+    event.get(field).and_then(Value::as_str)
+}
+
+/// `event` cut down to `fields`.
+fn only(event: &Value, fields: &[&str]) -> Value {
+    let mut kept = Map::new();
+    for field in fields {
+        if let Some(value) = event.get(*field) {
+            kept.insert((*field).to_owned(), value.clone());
+        }
+    }
+    Value::Object(kept)
+}
+
+impl Driver for FileDriver {
+    fn notify(&self, payload: &Value) -> Result<(), Error> {
+        let mut line = String::new();
+        self.push_line(&mut line, &payload.to_string());
+        self.write(&line)
+    }
+
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        buffer.clear();
+        while let Some(json) = batch.next_json() {
+            self.push_line(&mut buffer, json);
+        }
+        self.write(&buffer)
+    }
+
+    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+        let events = self.events(|line| line.contains(base_id))?;
+        Ok(crate::report::build(
+            events
+                .into_iter()
+                .filter(|event| text(event, "base_id") == Some(base_id)),
+        ))
+    }
+
+    fn list_traces(&self, fields: &[&str]) -> Result<Vec<Value>, Error> {
+        let fields = if fields.is_empty() {
+            &["base_id", "timestamp"][..]
+        } else {
+            fields
+        };
+        Ok(self
+            .first_events(|_| true)?
+            .iter()
+            .map(|event| only(event, fields))
+            .collect())
+    }
+
+    fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
+        let failed = |event: &Value| {
+            event
+                .get("info")
+                .and_then(|info| info.get("etype"))
+                .is_some()
+        };
+        Ok(self
+            .first_events(failed)?
+            .iter()
+            .map(|event| only(event, &["base_id", "timestamp"]))
+            .collect())
+    }
+
+    fn name(&self) -> &'static str {
+        "file"
+    }
+}

@@ -1,0 +1,214 @@
+//! Reports (SPEC §5): OSProfiler's tree of timed spans, built from a trace's stored events.
+//!
+//! The tree and its envelope are OSProfiler's, so its tools read ours, with two osprof
+//! differences: a span keeps its full name (`rpc-call`, not `rpc`), and each node carries
+//! exact `started_us`/`finished_us` microseconds beside the millisecond fields.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::delivery::parse_micros;
+
+/// One span being assembled from its start and stop events.
+struct Node {
+    trace_id: String,
+    parent_id: String,
+    /// `name`, `project`, `service`, `host`, the raw payloads, then the timings, in the
+    /// order OSProfiler inserts them.
+    info: Map<String, Value>,
+    started: Option<i64>,
+    finished: Option<i64>,
+}
+
+/// Builds the report of one trace from its events, in any order (events that lack a
+/// `name`, `trace_id`, `parent_id` or a valid `timestamp` are skipped).
+///
+/// ```
+/// use serde_json::json;
+///
+/// let event = |name: &str, at: &str| json!({
+///     "name": name, "base_id": "b", "trace_id": "t", "parent_id": "b", "project": "nova",
+///     "service": "api", "host": "node-1", "timestamp": at,
+/// });
+/// let report = osprof_core::report::build([
+///     event("rpc-call-start", "2026-11-22T10:00:00.000100"),
+///     event("rpc-call-stop", "2026-11-22T10:00:00.002600"),
+/// ]);
+/// assert_eq!(report["info"]["finished"], 2);
+/// assert_eq!(report["children"][0]["info"]["name"], "rpc-call");
+/// assert_eq!(report["children"][0]["info"]["finished_us"], 2500);
+/// assert_eq!(report["stats"], json!({"rpc-call": {"count": 1, "duration": 2}}));
+/// ```
+pub fn build<I>(events: I) -> Value
+where
+    I: IntoIterator<Item = Value>,
+{
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let (mut first, mut last, mut last_started) = (None::<i64>, None::<i64>, None::<i64>);
+    for event in events {
+        let Some((name, trace_id, parent_id, at)) = fields(&event) else {
+            continue;
+        };
+        let (name, trace_id, parent_id) =
+            (name.to_owned(), trace_id.to_owned(), parent_id.to_owned());
+        let slot = *index.entry(trace_id.clone()).or_insert_with(|| {
+            let mut info = Map::new();
+            info.insert("name".into(), Value::String(span_name(&name).to_owned()));
+            for field in ["project", "service", "host"] {
+                info.insert(
+                    field.into(),
+                    event.get(field).cloned().unwrap_or(Value::Null),
+                );
+            }
+            nodes.push(Node {
+                trace_id,
+                parent_id,
+                info,
+                started: None,
+                finished: None,
+            });
+            nodes.len() - 1
+        });
+        let node = &mut nodes[slot];
+        let is_stop = name.ends_with("stop");
+        let exception = is_stop.then(|| {
+            event
+                .get("info")
+                .and_then(|info| info.get("etype"))
+                .cloned()
+                .unwrap_or_else(|| Value::String("None".into()))
+        });
+        node.info.insert(format!("meta.raw_payload.{name}"), event);
+        if let Some(exception) = exception {
+            node.finished = Some(at);
+            node.info.insert("finished".into(), Value::Null);
+            node.info.insert("exception".into(), exception);
+        } else {
+            node.started = Some(at);
+            node.info.insert("started".into(), Value::Null);
+            last_started = last_started.max(Some(at));
+        }
+        first = Some(first.map_or(at, |first| first.min(at)));
+        last = last.max(Some(at));
+    }
+    let Some(first) = first else {
+        return json!({
+            "info": {"name": "total", "started": 0, "finished": null, "last_trace_started": null},
+            "children": [],
+            "stats": {},
+        });
+    };
+
+    let mut stats: Map<String, Value> = Map::new();
+    for node in &mut nodes {
+        // A lost start or stop copies the other, so that every node has both.
+        let started = node.started.or(node.finished).unwrap_or(first) - first;
+        let finished = node.finished.or(node.started).unwrap_or(first) - first;
+        node.info.insert("started".into(), json!(millis(started)));
+        node.info.insert("finished".into(), json!(millis(finished)));
+        node.info.insert("started_us".into(), json!(started));
+        node.info.insert("finished_us".into(), json!(finished));
+        let name = node.info["name"].as_str().unwrap_or_default().to_owned();
+        let entry = stats
+            .entry(name)
+            .or_insert_with(|| json!({"count": 0, "duration": 0}));
+        entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + 1);
+        entry["duration"] =
+            json!(entry["duration"].as_i64().unwrap_or(0) + millis(finished) - millis(started));
+    }
+
+    let mut report = Map::with_capacity(3);
+    report.insert(
+        "info".into(),
+        json!({
+            "name": "total",
+            "started": 0,
+            "finished": millis(last.unwrap_or(first) - first),
+            "last_trace_started": last_started.map(|at| millis(at - first)),
+        }),
+    );
+    report.insert("children".into(), Value::Array(tree(nodes, &index)));
+    report.insert("stats".into(), Value::Object(stats));
+    Value::Object(report)
+}
+
+/// `name`, `trace_id`, `parent_id` and the time in microseconds of a valid event.
+fn fields(event: &Value) -> Option<(&str, &str, &str, i64)> {
+    let text = |field: &str| event.get(field).and_then(Value::as_str);
+    Some((
+        text("name")?,
+        text("trace_id")?,
+        text("parent_id")?,
+        parse_micros(text("timestamp")?)?,
+    ))
+}
+
+/// The span's name: the event name without its `-start`/`-stop` suffix, kept whole.
+fn span_name(event_name: &str) -> &str {
+    event_name
+        .strip_suffix("-start")
+        .or_else(|| event_name.strip_suffix("-stop"))
+        .unwrap_or(event_name)
+}
+
+/// Whole milliseconds, truncated as OSProfiler does.
+fn millis(micros: i64) -> i64 {
+    micros / 1000
+}
+
+/// Nests nodes under their parents; nodes whose parent is not a node are roots. Children
+/// and roots are ordered by start (stable, so ties keep the order of first appearance).
+fn tree(nodes: Vec<Node>, index: &HashMap<String, usize>) -> Vec<Value> {
+    let parents: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|node| {
+            index
+                .get(&node.parent_id)
+                .copied()
+                .filter(|&p| nodes[p].trace_id != node.trace_id)
+        })
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut roots = Vec::new();
+    for (slot, parent) in parents.iter().enumerate() {
+        match parent {
+            Some(parent) => children[*parent].push(slot),
+            None => roots.push(slot),
+        }
+    }
+    let started = |slot: &usize| nodes[*slot].info["started_us"].as_i64().unwrap_or(0) / 1000;
+    for kids in &mut children {
+        kids.sort_by_key(started);
+    }
+    roots.sort_by_key(started);
+
+    // Build bottom-up without recursion, so that a deep trace cannot overflow the stack.
+    let mut built: Vec<Option<Value>> = vec![None; nodes.len()];
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut stack: Vec<usize> = roots.clone();
+    while let Some(slot) = stack.pop() {
+        order.push(slot);
+        stack.extend(&children[slot]);
+    }
+    let mut nodes: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    for &slot in order.iter().rev() {
+        let node = nodes[slot].take().expect("each node is visited once");
+        let kids: Vec<Value> = children[slot]
+            .iter()
+            .map(|kid| built[*kid].take().expect("children are built first"))
+            .collect();
+        // Moved in, not through `json!`, which would deep-copy every subtree once per level.
+        let mut built_node = Map::with_capacity(4);
+        built_node.insert("info".into(), Value::Object(node.info));
+        built_node.insert("trace_id".into(), Value::String(node.trace_id));
+        built_node.insert("parent_id".into(), Value::String(node.parent_id));
+        built_node.insert("children".into(), Value::Array(kids));
+        built[slot] = Some(Value::Object(built_node));
+    }
+    roots
+        .iter()
+        .map(|root| built[*root].take().expect("roots are built"))
+        .collect()
+}

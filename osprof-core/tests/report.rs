@@ -1,0 +1,169 @@
+//! `report::build` against OSProfiler's own report builder (the real Python package, fed the
+//! same events), and osprof's documented differences.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// An event of trace `b` at `2026-11-22T10:00:00` plus `micros`.
+fn event(name: &str, trace_id: &str, parent_id: &str, micros: u64) -> Value {
+    json!({
+        "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+        "project": "nova", "service": "api", "host": "node-1",
+        "timestamp": format!("2026-11-22T10:00:{:02}.{:06}", micros / 1_000_000, micros % 1_000_000),
+    })
+}
+
+/// OSProfiler's report of `events`, from `osprofiler.drivers.base.Driver`.
+fn python_report(events: &[Value]) -> Value {
+    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/report.py");
+    let mut child = Command::new(interpreter)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(Value::from(events.to_vec()).to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "python failed (is osprofiler installed? pip install -r osprof-http/tests/python/requirements.txt): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Our report without the fields OSProfiler does not have.
+fn without_micros(mut report: Value) -> Value {
+    fn strip(node: &mut Value) {
+        if let Some(info) = node["info"].as_object_mut() {
+            info.remove("started_us");
+            info.remove("finished_us");
+        }
+        if let Some(children) = node["children"].as_array_mut() {
+            children.iter_mut().for_each(strip);
+        }
+    }
+    report["children"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .for_each(strip);
+    report
+}
+
+fn assert_same_as_osprofiler(events: &[Value]) {
+    let ours = osprof_core::report::build(events.to_vec());
+    assert_eq!(
+        without_micros(ours),
+        python_report(events),
+        "events: {events:#?}"
+    );
+}
+
+#[test]
+fn the_empty_report() {
+    assert_same_as_osprofiler(&[]);
+    assert_eq!(
+        osprof_core::report::build([]),
+        json!({"info": {"name": "total", "started": 0, "finished": null, "last_trace_started": null},
+               "children": [], "stats": {}})
+    );
+}
+
+#[test]
+fn a_start_only_node_and_a_stop_only_node() {
+    assert_same_as_osprofiler(&[
+        event("wsgi-start", "w", "b", 0),
+        event("db-start", "d1", "w", 1_500),
+        event("rpc-stop", "r", "w", 7_250),
+    ]);
+}
+
+#[test]
+fn children_and_roots_are_sorted_by_start_whatever_the_event_order() {
+    assert_same_as_osprofiler(&[
+        event("db-stop", "d2", "w", 9_000),
+        event("db-start", "d2", "w", 5_000),
+        event("wsgi-start", "w", "b", 0),
+        event("db-start", "d1", "w", 1_000),
+        event("db-stop", "d1", "w", 2_000),
+        event("wsgi-stop", "w", "b", 10_000),
+        event("other-start", "o", "elsewhere", 3_000),
+        event("other-stop", "o", "elsewhere", 3_100),
+    ]);
+}
+
+#[test]
+fn milliseconds_are_truncated() {
+    // 1.999 ms is 1; the trace's end at 2.9995 ms is 2.
+    assert_same_as_osprofiler(&[
+        event("wsgi-start", "w", "b", 1),
+        event("db-start", "d", "w", 2_000),
+        event("db-stop", "d", "w", 2_999),
+        event("wsgi-stop", "w", "b", 3_000),
+    ]);
+}
+
+#[test]
+fn an_error_stop_names_its_exception() {
+    let mut failed = event("db-stop", "d", "w", 2_000);
+    failed["info"] = json!({"etype": "IntegrityError", "message": "duplicate key"});
+    let mut plain = event("wsgi-stop", "w", "b", 3_000);
+    plain["info"] = json!({"host": "node-1"});
+    assert_same_as_osprofiler(&[
+        event("wsgi-start", "w", "b", 0),
+        event("db-start", "d", "w", 1_000),
+        failed,
+        plain,
+    ]);
+}
+
+#[test]
+fn osprof_keeps_full_names_and_exact_microseconds() {
+    let report = osprof_core::report::build([
+        event("rpc-call-start", "r", "b", 100),
+        event("rpc-call-stop", "r", "b", 2_600),
+    ]);
+    let node = &report["children"][0]["info"];
+    assert_eq!(node["name"], "rpc-call");
+    assert_eq!(
+        (&node["started_us"], &node["finished_us"]),
+        (&json!(0), &json!(2_500))
+    );
+    assert_eq!(
+        report["stats"],
+        json!({"rpc-call": {"count": 1, "duration": 2}})
+    );
+}
+
+#[test]
+fn malformed_events_are_skipped() {
+    let mut bad_time = event("db-start", "d", "w", 0);
+    bad_time["timestamp"] = json!("yesterday");
+    let report = osprof_core::report::build([bad_time, json!({"name": "x"}), json!([1, 2])]);
+    assert_eq!(report["children"], json!([]));
+}
+
+#[test]
+fn a_deep_trace_is_built_without_recursion() {
+    let depth = 10_000;
+    let events = (0..depth).map(|i| {
+        let parent = if i == 0 {
+            "b".to_owned()
+        } else {
+            format!("s{}", i - 1)
+        };
+        event("call-start", &format!("s{i}"), &parent, i)
+    });
+    let report = osprof_core::report::build(events);
+    assert_eq!(report["stats"]["call"]["count"], depth);
+}
