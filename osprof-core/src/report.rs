@@ -56,12 +56,18 @@ where
         let slot = *index.entry(trace_id.clone()).or_insert_with(|| {
             let mut info = Map::new();
             info.insert("name".into(), Value::String(span_name(&name).to_owned()));
-            for field in ["project", "service", "host"] {
+            for field in ["project", "service"] {
                 info.insert(
                     field.into(),
                     event.get(field).cloned().unwrap_or(Value::Null),
                 );
             }
+            // Drivers store the host inside `info` (SPEC §2).
+            let host = event
+                .get("info")
+                .and_then(|info| info.get("host"))
+                .or(event.get("host"));
+            info.insert("host".into(), host.cloned().unwrap_or(Value::Null));
             nodes.push(Node {
                 trace_id,
                 parent_id,
@@ -211,4 +217,59 @@ fn tree(nodes: Vec<Node>, index: &HashMap<String, usize>) -> Vec<Value> {
         .iter()
         .map(|root| built[*root].take().expect("roots are built"))
         .collect()
+}
+
+/// Draws a report as an indented text tree, one span per line with its duration and
+/// where it ran: a quick look in a terminal.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let event = |name: &str, trace_id: &str, parent_id: &str, at: &str| json!({
+///     "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+///     "service": "api", "host": "node-1", "timestamp": format!("2026-11-22T10:00:00.{at}"),
+/// });
+/// let report = osprof_core::report::build([
+///     event("wsgi-start", "w", "b", "000000"),
+///     event("db-start", "d", "w", "001000"),
+///     event("db-stop", "d", "w", "003500"),
+///     event("wsgi-stop", "w", "b", "004000"),
+/// ]);
+/// assert_eq!(
+///     osprof_core::report::text_tree(&report),
+///     "wsgi  4.000 ms  (api@node-1)\n  db  2.500 ms  (api@node-1)\n",
+/// );
+/// ```
+pub fn text_tree(report: &Value) -> String {
+    let mut out = String::new();
+    let mut stack: Vec<(&Value, usize)> = children_of(report).rev().map(|n| (n, 0)).collect();
+    while let Some((node, depth)) = stack.pop() {
+        let info = &node["info"];
+        let field = |name: &str| info[name].as_str().unwrap_or_default();
+        let micros =
+            info["finished_us"].as_i64().unwrap_or(0) - info["started_us"].as_i64().unwrap_or(0);
+        out.push_str(&"  ".repeat(depth));
+        let place = match field("service") {
+            "" => field("host").to_owned(),
+            service => format!("{service}@{}", field("host")),
+        };
+        out.push_str(&format!(
+            "{}  {}.{:03} ms  ({place})",
+            field("name"),
+            micros / 1000,
+            micros % 1000,
+        ));
+        if let Some(exception) = info["exception"].as_str().filter(|e| *e != "None") {
+            out.push_str(&format!("  error: {exception}"));
+        }
+        out.push('\n');
+        stack.extend(children_of(node).rev().map(|kid| (kid, depth + 1)));
+    }
+    out
+}
+
+fn children_of(node: &Value) -> std::slice::Iter<'_, Value> {
+    node["children"]
+        .as_array()
+        .map_or([].iter(), |kids| kids.iter())
 }

@@ -118,7 +118,7 @@ fn an_error_stop_names_its_exception() {
     let mut failed = event("db-stop", "d", "w", 2_000);
     failed["info"] = json!({"etype": "IntegrityError", "message": "duplicate key"});
     let mut plain = event("wsgi-stop", "w", "b", 3_000);
-    plain["info"] = json!({"host": "node-1"});
+    plain["info"] = json!({"host": "node-2"});
     assert_same_as_osprofiler(&[
         event("wsgi-start", "w", "b", 0),
         event("db-start", "d", "w", 1_000),

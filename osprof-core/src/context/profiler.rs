@@ -77,6 +77,25 @@ pub struct TraceSnapshot {
 }
 
 impl TraceSnapshot {
+    /// The snapshot of the current trace, for the message about to be sent; `None` outside
+    /// a trace. The same as `osprof_core::get().map(|p| p.snapshot())`.
+    ///
+    /// ```
+    /// use serde_json::{Map, Value};
+    ///
+    /// osprof_core::init("key", Some("base"), None);
+    /// // An RPC request context, as OpenStack services pass it along with each call.
+    /// let mut context: Map<String, Value> = Map::new();
+    /// if let Some(trace) = osprof_core::TraceSnapshot::current() {
+    ///     context.insert("trace_info".into(), serde_json::to_value(trace).unwrap());
+    /// }
+    /// assert_eq!(context["trace_info"]["base_id"], "base");
+    /// osprof_core::clean();
+    /// ```
+    pub fn current() -> Option<TraceSnapshot> {
+        crate::get().map(|profiler| profiler.snapshot())
+    }
+
     /// Continues the trace in this thread of control: `init(hmac_key, base_id, parent_id)`.
     ///
     /// ```
