@@ -63,8 +63,4 @@ pub use context::{
 pub use error::Error;
 pub use osprof_macros::{trace, trace_impl};
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
 pub use record::Name;

@@ -34,3 +34,9 @@ pub use client::{add_trace_headers, add_trace_headers_with, request_info};
 #[cfg(feature = "reqwest")]
 pub use middleware::TraceMiddleware;
 pub use server::{ResponseFuture, TraceLayer, TraceService, TracedBody};
+
+/// The README's examples, compiled and run as doctests here, where every crate they use
+/// (osprof-core with tokio, axum, reqwest) is at hand.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
