@@ -1,8 +1,10 @@
 //! `report::build` against OSProfiler's own report builder (the real Python package, fed the
 //! same events), and osprof's documented differences.
 
+mod common;
+
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
@@ -17,10 +19,7 @@ fn event(name: &str, trace_id: &str, parent_id: &str, micros: u64) -> Value {
 
 /// OSProfiler's report of `events`, from `osprofiler.drivers.base.Driver`.
 fn python_report(events: &[Value]) -> Value {
-    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/report.py");
-    let mut child = Command::new(interpreter)
-        .arg(script)
+    let mut child = common::python("osprof-core/tests/python/report.py")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -32,38 +31,13 @@ fn python_report(events: &[Value]) -> Value {
         .unwrap()
         .write_all(Value::from(events.to_vec()).to_string().as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "python failed (is osprofiler installed? pip install -r osprof-http/tests/python/requirements.txt): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// Our report without the fields OSProfiler does not have.
-fn without_micros(mut report: Value) -> Value {
-    fn strip(node: &mut Value) {
-        if let Some(info) = node["info"].as_object_mut() {
-            info.remove("started_us");
-            info.remove("finished_us");
-        }
-        if let Some(children) = node["children"].as_array_mut() {
-            children.iter_mut().for_each(strip);
-        }
-    }
-    report["children"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .for_each(strip);
-    report
+    common::python_output(child.wait_with_output().unwrap())
 }
 
 fn assert_same_as_osprofiler(events: &[Value]) {
     let ours = osprof_core::report::build(events.to_vec());
     assert_eq!(
-        without_micros(ours),
+        common::without_micros(ours),
         python_report(events),
         "events: {events:#?}"
     );

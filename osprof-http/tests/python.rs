@@ -1,5 +1,5 @@
 //! Interoperability with the real Python OSProfiler (`pip install -r
-//! osprof-http/tests/python/requirements.txt`): its client joins our server's trace, and
+//! .ci/python-requirements.txt`): its client joins our server's trace, and
 //! our client's headers pass its verifier and its WSGI middleware.
 
 #[path = "../../osprof-core/tests/common/mod.rs"]
@@ -7,33 +7,12 @@ mod common;
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use osprof_core::FutureExt;
 use osprof_http::{TraceLayer, TraceMiddleware};
 use serde_json::{Value, json};
 use support::{app, serve};
-
-/// `python3 tests/python/<script> <args>`; `OSPROF_PYTHON` names another interpreter.
-fn python(script: &str) -> Command {
-    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/python")
-        .join(script);
-    let mut command = Command::new(interpreter);
-    command.arg(path);
-    command
-}
-
-fn json_output(output: Output) -> Value {
-    assert!(
-        output.status.success(),
-        "python failed (is osprofiler installed? pip install -r osprof-http/tests/python/requirements.txt): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_client_trace_continues_in_the_rust_server() {
@@ -41,11 +20,15 @@ async fn a_python_client_trace_continues_in_the_rust_server() {
     let address = serve(app(TraceLayer::new(["SECRET_KEY"]))).await;
 
     let url = format!("http://{address}/whoami");
-    let output = tokio::task::spawn_blocking(move || python("client.py").arg(url).output())
-        .await
-        .unwrap()
-        .unwrap();
-    let python = json_output(output);
+    let output = tokio::task::spawn_blocking(move || {
+        common::python("osprof-http/tests/python/client.py")
+            .arg(url)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let python = common::python_output(output);
 
     let base_id = python["base_id"].as_str().unwrap();
     let events = common::events_of(base_id);
@@ -71,8 +54,8 @@ fn rust_headers_pass_python_signed_unpack() {
     osprof_core::clean();
     let header = |name| headers[name].to_str().unwrap().to_owned();
 
-    let unpacked = json_output(
-        python("unpack.py")
+    let unpacked = common::python_output(
+        common::python("osprof-http/tests/python/unpack.py")
             .args([header("x-trace-info"), header("x-trace-hmac")])
             .arg("OTHER,SECRET_KEY")
             .output()
@@ -88,7 +71,7 @@ fn rust_headers_pass_python_signed_unpack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_wsgi_middleware_joins_a_trace_from_the_rust_client() {
     common::install_sink();
-    let mut server = python("wsgi_server.py")
+    let mut server = common::python("osprof-http/tests/python/wsgi_server.py")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

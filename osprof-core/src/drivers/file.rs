@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::DriverOptions;
+use super::{DriverOptions, LineWriter, only};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
 
@@ -40,8 +40,7 @@ use crate::notifier::{Batch, Driver};
 pub struct FileDriver {
     path: PathBuf,
     file: Mutex<File>,
-    /// `,"project":"…","service":"…"}`: what ends each stored line.
-    line_end: String,
+    lines: LineWriter,
     /// The lines of the batch being written, reused.
     buffer: Mutex<String>,
 }
@@ -62,14 +61,10 @@ impl FileDriver {
                     path.display()
                 ),
             })?;
-        let mut identity = Map::new();
-        identity.insert("project".into(), Value::String(options.project.clone()));
-        identity.insert("service".into(), Value::String(options.service.clone()));
-        let identity = Value::Object(identity).to_string();
         Ok(FileDriver {
             path,
             file: Mutex::new(file),
-            line_end: format!(",{}", &identity[1..]),
+            lines: LineWriter::new(options),
             buffer: Mutex::new(String::new()),
         })
     }
@@ -97,9 +92,7 @@ impl FileDriver {
     }
 
     fn push_line(&self, buffer: &mut String, payload_json: &str) {
-        // Every payload is a non-empty JSON object: drop its `}` and close with ours.
-        buffer.push_str(&payload_json[..payload_json.len() - 1]);
-        buffer.push_str(&self.line_end);
+        self.lines.push(buffer, payload_json);
         buffer.push('\n');
     }
 
@@ -159,17 +152,6 @@ impl FileDriver {
 
 fn text<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
     event.get(field).and_then(Value::as_str)
-}
-
-/// `event` cut down to `fields`.
-fn only(event: &Value, fields: &[&str]) -> Value {
-    let mut kept = Map::new();
-    for field in fields {
-        if let Some(value) = event.get(*field) {
-            kept.insert((*field).to_owned(), value.clone());
-        }
-    }
-    Value::Object(kept)
 }
 
 impl Driver for FileDriver {

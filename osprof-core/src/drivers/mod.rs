@@ -5,11 +5,17 @@
 //! with [`register`].
 
 mod file;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod retry;
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 pub use file::FileDriver;
+#[cfg(feature = "redis")]
+pub use redis::RedisDriver;
 
 use crate::Error;
 use crate::notifier::Driver;
@@ -29,6 +35,9 @@ pub struct DriverOptions {
     pub socket_timeout: Duration,
     /// The Redis Sentinel service that `redissentinel://` asks for.
     pub sentinel_service_name: String,
+    /// How many events a networked driver keeps for a retry while its server is away;
+    /// beyond that, events are dropped and counted in `notifier::stats().dropped`.
+    pub retry_capacity: usize,
 }
 
 impl Default for DriverOptions {
@@ -40,6 +49,7 @@ impl Default for DriverOptions {
             filter_error_trace: false,
             socket_timeout: Duration::from_millis(100),
             sentinel_service_name: "mymaster".to_owned(),
+            retry_capacity: 65_536,
         }
     }
 }
@@ -103,9 +113,50 @@ pub(crate) fn factory_for(connection_string: &str) -> Option<Factory> {
     {
         return Some(*factory);
     }
-    let built_in: [(&str, Factory); 1] = [("file", FileDriver::create)];
+    let built_in: &[(&str, Factory)] = &[
+        ("file", FileDriver::create),
+        #[cfg(feature = "redis")]
+        ("redis", RedisDriver::create),
+    ];
     built_in
-        .into_iter()
+        .iter()
         .find(|(scheme, _)| scheme_of(scheme))
-        .map(|(_, factory)| factory)
+        .map(|(_, factory)| *factory)
+}
+
+/// Appends stored lines: each payload's JSON text with `project` and `service` added as
+/// its last keys (SPEC §2: storage drivers add them), and a newline.
+#[derive(Debug)]
+pub(crate) struct LineWriter {
+    /// `,"project":"…","service":"…"}`.
+    line_end: String,
+}
+
+impl LineWriter {
+    pub(crate) fn new(options: &DriverOptions) -> LineWriter {
+        let mut identity = serde_json::Map::new();
+        identity.insert("project".into(), options.project.clone().into());
+        identity.insert("service".into(), options.service.clone().into());
+        let identity = serde_json::Value::Object(identity).to_string();
+        LineWriter {
+            line_end: format!(",{}", &identity[1..]),
+        }
+    }
+
+    /// Appends `payload_json` (a non-empty JSON object) with the identity keys, no newline.
+    pub(crate) fn push(&self, out: &mut String, payload_json: &str) {
+        out.push_str(&payload_json[..payload_json.len() - 1]);
+        out.push_str(&self.line_end);
+    }
+}
+
+/// `event` cut down to `fields` (for `list_traces`).
+pub(crate) fn only(event: &serde_json::Value, fields: &[&str]) -> serde_json::Value {
+    let mut kept = serde_json::Map::new();
+    for field in fields {
+        if let Some(value) = event.get(*field) {
+            kept.insert((*field).to_owned(), value.clone());
+        }
+    }
+    serde_json::Value::Object(kept)
 }

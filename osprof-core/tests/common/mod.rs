@@ -119,3 +119,43 @@ pub fn function_names(events: &[Value]) -> Vec<String> {
         .map(|e| e["info"]["function"]["name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// `python3 <script>`, the interpreter named by `OSPROF_PYTHON` if set; `script` is a path
+/// relative to the workspace root. The tests' Python peers need `pip install -r
+/// .ci/python-requirements.txt`.
+pub fn python(script: &str) -> std::process::Command {
+    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = std::process::Command::new(interpreter);
+    command.arg(root.join(script));
+    command
+}
+
+/// The JSON a Python peer printed; fails the test with its stderr if it failed.
+pub fn python_output(output: std::process::Output) -> Value {
+    assert!(
+        output.status.success(),
+        "python failed (is osprofiler installed? pip install -r .ci/python-requirements.txt): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A report without the microsecond fields that OSProfiler's reports do not have.
+pub fn without_micros(mut report: Value) -> Value {
+    let mut nodes: Vec<&mut Value> = report["children"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .collect();
+    while let Some(node) = nodes.pop() {
+        if let Some(info) = node["info"].as_object_mut() {
+            info.remove("started_us");
+            info.remove("finished_us");
+        }
+        if let Some(children) = node["children"].as_array_mut() {
+            nodes.extend(children.iter_mut());
+        }
+    }
+    report
+}

@@ -1,0 +1,290 @@
+//! `redis://`: OSProfiler's Redis layout, so that its Python tools read what osprof writes.
+//!
+//! Each event is `LPUSH osprofiler_opt:<base_id> <event json>`; with `filter_error_trace`,
+//! an event with `info.etype` also sets `osprofiler_error:<base_id>` to `{"base_id",
+//! "timestamp"}`. Reading also finds OSProfiler's legacy `osprofiler:<base_id>*` keys.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use redis::{Client, Commands, Connection};
+use serde_json::{Value, json};
+
+use super::retry::RetryQueue;
+use super::{DriverOptions, LineWriter, only};
+use crate::Error;
+use crate::notifier::{Batch, Driver};
+
+const EVENTS: &str = "osprofiler_opt:";
+const LEGACY_EVENTS: &str = "osprofiler:";
+const ERRORS: &str = "osprofiler_error:";
+/// Commands per pipeline: large enough to amortise round trips, small enough to bound the
+/// memory of one request.
+const PIPELINE_LEN: usize = 4096;
+/// How long reads (reports, lists) may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One command to send: `LPUSH key line`, or `SET key line` for the error index.
+#[derive(Debug)]
+struct Write {
+    lpush: bool,
+    key: String,
+    line: String,
+}
+
+/// Stores events in Redis with OSProfiler's layout, pipelined per batch; reads traces back.
+///
+/// Writes never block a traced thread (they run on the delivery thread). While Redis is
+/// away, events are held (up to `DriverOptions::retry_capacity`) and written after it
+/// returns; beyond that they are dropped and counted in `notifier::stats().dropped`, with
+/// one `tracing` warning per outage.
+pub struct RedisDriver {
+    client: Client,
+    connection: Mutex<Option<Connection>>,
+    pending: Mutex<RetryQueue<Write>>,
+    lines: LineWriter,
+    filter_error_trace: bool,
+    socket_timeout: Duration,
+}
+
+impl RedisDriver {
+    /// A driver for `redis://[:password@]host[:port][/db]`. Only the URL is checked here:
+    /// the connection is made on first use and again after any failure.
+    pub fn open(connection_string: &str, options: &DriverOptions) -> Result<RedisDriver, Error> {
+        let client = Client::open(connection_string).map_err(|error| Error::Driver {
+            driver: "redis",
+            message: format!(
+                "`{connection_string}` is not a Redis URL ({error}); write redis://[:password@]host[:port][/db]"
+            ),
+        })?;
+        Ok(RedisDriver {
+            client,
+            connection: Mutex::new(None),
+            pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
+            lines: LineWriter::new(options),
+            filter_error_trace: options.filter_error_trace,
+            socket_timeout: options.socket_timeout,
+        })
+    }
+
+    pub(crate) fn create(
+        connection_string: &str,
+        options: &DriverOptions,
+    ) -> Result<Arc<dyn Driver>, Error> {
+        Ok(Arc::new(RedisDriver::open(connection_string, options)?))
+    }
+
+    fn connect(&self, timeout: Duration) -> redis::RedisResult<Connection> {
+        let connection = self.client.get_connection_with_timeout(timeout)?;
+        connection.set_read_timeout(Some(timeout))?;
+        connection.set_write_timeout(Some(timeout))?;
+        Ok(connection)
+    }
+
+    /// The writes for one payload's JSON text.
+    fn writes_for(&self, json: &str, out: &mut RetryQueue<Write>) {
+        let mut line = String::with_capacity(json.len() + 48);
+        self.lines.push(&mut line, json);
+        let Some(base_id) = base_id_of(json) else {
+            return;
+        };
+        let error_index = if self.filter_error_trace && json.contains("\"etype\"") {
+            serde_json::from_str::<Value>(json).ok().filter(|event| {
+                event
+                    .get("info")
+                    .and_then(|info| info.get("etype"))
+                    .is_some_and(|etype| !etype.is_null())
+            })
+        } else {
+            None
+        };
+        out.push(Write {
+            lpush: true,
+            key: format!("{EVENTS}{base_id}"),
+            line,
+        });
+        if let Some(event) = error_index {
+            out.push(Write {
+                lpush: false,
+                key: format!("{ERRORS}{base_id}"),
+                line: json!({"base_id": base_id, "timestamp": event["timestamp"]}).to_string(),
+            });
+        }
+    }
+
+    /// Writes what is pending, in pipelines; stops at the first failure, keeping the rest.
+    fn write_pending(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.items().is_empty() {
+            return;
+        }
+        let mut slot = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while !pending.items().is_empty() {
+            let connection = match slot.as_mut() {
+                Some(connection) => connection,
+                None => match self.connect(self.socket_timeout) {
+                    Ok(connection) => slot.insert(connection),
+                    Err(error) => return pending.failed("redis", &error),
+                },
+            };
+            let count = pending.items().len().min(PIPELINE_LEN);
+            let mut pipeline = redis::pipe();
+            for write in pending.items().iter().take(count) {
+                let command = if write.lpush { "LPUSH" } else { "SET" };
+                pipeline
+                    .cmd(command)
+                    .arg(&write.key)
+                    .arg(&write.line)
+                    .ignore();
+            }
+            match pipeline.exec(connection) {
+                Ok(()) => pending.written(count),
+                Err(error) => {
+                    *slot = None;
+                    return pending.failed("redis", &error);
+                }
+            }
+        }
+    }
+
+    fn reader(&self) -> Result<Connection, Error> {
+        self.connect(READ_TIMEOUT).map_err(read_error)
+    }
+}
+
+impl std::fmt::Debug for RedisDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisDriver")
+            .field("filter_error_trace", &self.filter_error_trace)
+            .field("socket_timeout", &self.socket_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_error(error: redis::RedisError) -> Error {
+    Error::Driver {
+        driver: "redis",
+        message: format!("cannot read traces: {error}"),
+    }
+}
+
+/// The `base_id` of a payload's JSON text: always its second key, written by osprof with
+/// no escapes (ids are UUIDs or interned plain text).
+fn base_id_of(json: &str) -> Option<&str> {
+    let start = json.find(",\"base_id\":\"")? + ",\"base_id\":\"".len();
+    let len = json[start..].find('"')?;
+    Some(&json[start..start + len])
+}
+
+fn keys(connection: &mut Connection, pattern: &str) -> Result<Vec<String>, Error> {
+    let keys: redis::Iter<'_, String> = connection.scan_match(pattern).map_err(read_error)?;
+    keys.collect::<Result<Vec<_>, _>>().map_err(read_error)
+}
+
+fn parse(texts: impl IntoIterator<Item = String>) -> impl Iterator<Item = Value> {
+    texts
+        .into_iter()
+        .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
+        .filter(Value::is_object)
+}
+
+/// The first of each trace's events (by timestamp), in timestamp order.
+fn first_of_each_trace(events: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut first: std::collections::BTreeMap<String, Value> = Default::default();
+    for event in events {
+        let (Some(base_id), Some(at)) = (event["base_id"].as_str(), event["timestamp"].as_str())
+        else {
+            continue;
+        };
+        if first
+            .get(base_id)
+            .is_none_or(|known| known["timestamp"].as_str().is_none_or(|known| at < known))
+        {
+            first.insert(base_id.to_owned(), event);
+        }
+    }
+    let mut events: Vec<Value> = first.into_values().collect();
+    events.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
+    events
+}
+
+impl Driver for RedisDriver {
+    fn notify(&self, payload: &Value) -> Result<(), Error> {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            self.writes_for(&payload.to_string(), &mut pending);
+        }
+        self.write_pending();
+        Ok(())
+    }
+
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some(json) = batch.next_json() {
+                self.writes_for(json, &mut pending);
+            }
+        }
+        self.write_pending();
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.write_pending();
+        Ok(())
+    }
+
+    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+        let mut connection = self.reader()?;
+        let mut texts = Vec::new();
+        for key in keys(&mut connection, &format!("{LEGACY_EVENTS}{base_id}*"))? {
+            let text: Option<String> = connection.get(&key).map_err(read_error)?;
+            texts.extend(text);
+        }
+        let listed: Vec<String> = connection
+            .lrange(format!("{EVENTS}{base_id}"), 0, -1)
+            .map_err(read_error)?;
+        texts.extend(listed);
+        Ok(crate::report::build(parse(texts)))
+    }
+
+    fn list_traces(&self, fields: &[&str]) -> Result<Vec<Value>, Error> {
+        let fields = if fields.is_empty() {
+            &["base_id", "timestamp"][..]
+        } else {
+            fields
+        };
+        let mut connection = self.reader()?;
+        let mut texts = Vec::new();
+        for key in keys(&mut connection, &format!("{LEGACY_EVENTS}*"))? {
+            let text: Option<String> = connection.get(&key).map_err(read_error)?;
+            texts.extend(text);
+        }
+        for key in keys(&mut connection, &format!("{EVENTS}*"))? {
+            // LPUSH puts the first event last.
+            let text: Option<String> = connection.lindex(&key, -1).map_err(read_error)?;
+            texts.extend(text);
+        }
+        Ok(first_of_each_trace(parse(texts))
+            .iter()
+            .map(|event| only(event, fields))
+            .collect())
+    }
+
+    fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
+        let mut connection = self.reader()?;
+        let mut texts = Vec::new();
+        for key in keys(&mut connection, &format!("{ERRORS}*"))? {
+            let text: Option<String> = connection.get(&key).map_err(read_error)?;
+            texts.extend(text);
+        }
+        Ok(first_of_each_trace(parse(texts)))
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+}

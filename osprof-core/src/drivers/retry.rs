@@ -1,0 +1,61 @@
+//! Events a networked driver holds while its server is away, bounded.
+
+use std::collections::VecDeque;
+
+/// Stored lines waiting to be written, oldest first, at most `capacity` of them.
+#[derive(Debug)]
+pub(crate) struct RetryQueue<T> {
+    items: VecDeque<T>,
+    capacity: usize,
+    /// Whether the server is known to be away (one warning per outage).
+    away: bool,
+}
+
+impl<T> RetryQueue<T> {
+    pub(crate) fn new(capacity: usize) -> RetryQueue<T> {
+        RetryQueue {
+            items: VecDeque::new(),
+            capacity,
+            away: false,
+        }
+    }
+
+    /// Queues `item`, or drops it (counted in `notifier::stats().dropped`) when full.
+    pub(crate) fn push(&mut self, item: T) {
+        if self.items.len() < self.capacity {
+            self.items.push_back(item);
+        } else {
+            crate::delivery::count_dropped(1);
+        }
+    }
+
+    /// The queued items, oldest first.
+    pub(crate) fn items(&self) -> &VecDeque<T> {
+        &self.items
+    }
+
+    /// Forgets the `count` oldest items: they were written.
+    pub(crate) fn written(&mut self, count: usize) {
+        self.items.drain(..count.min(self.items.len()));
+        if self.away && self.items.is_empty() {
+            self.away = false;
+            tracing::info!(
+                driver = "osprof",
+                "the trace store is back; held events were delivered"
+            );
+        }
+    }
+
+    /// Notes a failed write: warns once per outage.
+    pub(crate) fn failed(&mut self, driver: &str, error: &dyn std::fmt::Display) {
+        if !self.away {
+            self.away = true;
+            tracing::warn!(
+                driver,
+                %error,
+                capacity = self.capacity,
+                "osprof cannot reach its trace store; holding events for a retry, dropping (and counting) any beyond capacity"
+            );
+        }
+    }
+}
