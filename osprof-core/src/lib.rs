@@ -42,6 +42,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod config;
 mod context;
 mod delivery;
 pub mod drivers;

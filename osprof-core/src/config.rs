@@ -1,0 +1,388 @@
+//! Configuration (SPEC §6): OSProfiler's `[profiler]` options, from TOML and `OSPROF_*`
+//! environment variables, and `init_from_conf`, which applies them at start-up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::drivers::DriverOptions;
+use crate::{notifier, web};
+
+/// OSProfiler's `[profiler]` options, with its defaults.
+///
+/// ```
+/// let config = osprof_core::config::ProfilerConfig::from_toml(r#"
+///     [profiler]
+///     enabled = true
+///     hmac_keys = "new-key, old-key"
+///     connection_string = "redis://127.0.0.1:6379"
+/// "#).unwrap();
+/// assert_eq!(config.hmac_keys, ["new-key", "old-key"]);
+/// assert!(!config.trace_sql);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ProfilerConfig {
+    /// Whether this service honours trace headers at all. Default false.
+    pub enabled: bool,
+    /// Whether SQL queries become `db` spans (OSProfiler's `trace_sqlalchemy`, accepted as an
+    /// alias). Default false. Switchable at run time with [`set_trace_sql`].
+    pub trace_sql: bool,
+    /// Whether outgoing HTTP requests become spans. Default false.
+    pub trace_requests: bool,
+    /// The keys that may start a trace here, tried in order (comma-separated in text).
+    /// Default `["SECRET_KEY"]`.
+    pub hmac_keys: Vec<String>,
+    /// Where events go (SPEC §5). Default `messaging://`.
+    pub connection_string: String,
+    /// Keep an index of traces with errors. Default false.
+    pub filter_error_trace: bool,
+    /// How long a networked driver waits for its server. Default 0.1 s.
+    pub socket_timeout: Duration,
+    /// The Redis Sentinel service name. Default `mymaster`.
+    pub sentinel_service_name: String,
+    /// Elasticsearch document type (kept for OSProfiler configs). Default `notification`.
+    pub es_doc_type: String,
+    /// Elasticsearch scroll time (kept for OSProfiler configs). Default `2m`.
+    pub es_scroll_time: String,
+    /// Elasticsearch scroll size (kept for OSProfiler configs). Default 10000.
+    pub es_scroll_size: u64,
+}
+
+impl Default for ProfilerConfig {
+    fn default() -> Self {
+        ProfilerConfig {
+            enabled: false,
+            trace_sql: false,
+            trace_requests: false,
+            hmac_keys: vec!["SECRET_KEY".to_owned()],
+            connection_string: "messaging://".to_owned(),
+            filter_error_trace: false,
+            socket_timeout: Duration::from_millis(100),
+            sentinel_service_name: "mymaster".to_owned(),
+            es_doc_type: "notification".to_owned(),
+            es_scroll_time: "2m".to_owned(),
+            es_scroll_size: 10_000,
+        }
+    }
+}
+
+/// A configuration value that cannot be used, named by its key.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The text is not TOML.
+    #[error("{source_name} is not valid TOML: {message}")]
+    Syntax {
+        /// The file or variable read.
+        source_name: String,
+        /// The parser's message, with the line.
+        message: String,
+    },
+    /// A key osprof does not know.
+    #[error("unknown option `{key}` in {source_name}; known options: {known}")]
+    UnknownKey {
+        /// The key as written.
+        key: String,
+        /// The file or variable read.
+        source_name: String,
+        /// The options there are.
+        known: String,
+    },
+    /// A value of the wrong kind or out of range.
+    #[error("invalid value {value} for `{key}` in {source_name}: expected {expected}")]
+    InvalidValue {
+        /// The key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// The file or variable read.
+        source_name: String,
+        /// What the key takes.
+        expected: &'static str,
+    },
+    /// The file cannot be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+const KEYS: [&str; 12] = [
+    "enabled",
+    "trace_sql",
+    "trace_sqlalchemy",
+    "trace_requests",
+    "hmac_keys",
+    "connection_string",
+    "filter_error_trace",
+    "socket_timeout",
+    "sentinel_service_name",
+    "es_doc_type",
+    "es_scroll_time",
+    "es_scroll_size",
+];
+
+/// A value as read: TOML typed, or environment text.
+enum Raw<'a> {
+    Toml(&'a toml::Value),
+    Text(&'a str),
+}
+
+impl Raw<'_> {
+    fn shown(&self) -> String {
+        match self {
+            Raw::Toml(value) => value.to_string(),
+            Raw::Text(text) => format!("{text:?}"),
+        }
+    }
+}
+
+impl ProfilerConfig {
+    /// Reads the `[profiler]` table of a TOML text; missing options keep their defaults.
+    pub fn from_toml(text: &str) -> Result<ProfilerConfig, ConfigError> {
+        let mut config = ProfilerConfig::default();
+        config.apply_toml(text, "the configuration")?;
+        Ok(config)
+    }
+
+    /// [`from_toml`](Self::from_toml) on a file.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<ProfilerConfig, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })?;
+        let mut config = ProfilerConfig::default();
+        config.apply_toml(&text, &path.display().to_string())?;
+        Ok(config)
+    }
+
+    /// Overrides options from `OSPROF_<OPTION>` environment variables (`OSPROF_ENABLED=true`,
+    /// `OSPROF_HMAC_KEYS=a,b`, `OSPROF_CONNECTION_STRING=redis://...`), and from OSProfiler's
+    /// `OSPROFILER_CONNECTION_STRING` when `OSPROF_CONNECTION_STRING` is not set.
+    ///
+    /// ```
+    /// let config = osprof_core::config::ProfilerConfig::default()
+    ///     .with_env_vars([("OSPROF_ENABLED", "true"), ("OSPROF_SOCKET_TIMEOUT", "0.5")])
+    ///     .unwrap();
+    /// assert!(config.enabled);
+    /// assert_eq!(config.socket_timeout.as_millis(), 500);
+    ///
+    /// let error = osprof_core::config::ProfilerConfig::default()
+    ///     .with_env_vars([("OSPROF_ENABLED", "yes")])
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "invalid value \"yes\" for `enabled` in OSPROF_ENABLED: expected true or false",
+    /// );
+    /// ```
+    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<ProfilerConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+            .collect();
+        if let Some(value) = vars.get("OSPROFILER_CONNECTION_STRING")
+            && !vars.contains_key("OSPROF_CONNECTION_STRING")
+        {
+            self.set(
+                "connection_string",
+                &Raw::Text(value),
+                "OSPROFILER_CONNECTION_STRING",
+            )?;
+        }
+        for (name, value) in &vars {
+            let Some(key) = name.strip_prefix("OSPROF_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if KEYS.contains(&key.as_str()) {
+                self.set(&key, &Raw::Text(value), name)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// [`with_env_vars`](Self::with_env_vars) on this process's environment.
+    pub fn with_env(self) -> Result<ProfilerConfig, ConfigError> {
+        self.with_env_vars(std::env::vars())
+    }
+
+    fn apply_toml(&mut self, text: &str, source_name: &str) -> Result<(), ConfigError> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|error: toml::de::Error| ConfigError::Syntax {
+                    source_name: source_name.to_owned(),
+                    message: error.to_string(),
+                })?;
+        let Some(profiler) = table.get("profiler") else {
+            return Ok(());
+        };
+        let Some(profiler) = profiler.as_table() else {
+            return Err(ConfigError::InvalidValue {
+                key: "profiler".into(),
+                value: profiler.to_string(),
+                source_name: source_name.to_owned(),
+                expected: "a table ([profiler])",
+            });
+        };
+        for (key, value) in profiler {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError::UnknownKey {
+                    key: format!("profiler.{key}"),
+                    source_name: source_name.to_owned(),
+                    known: KEYS.join(", "),
+                });
+            }
+            self.set(key, &Raw::Toml(value), source_name)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, key: &str, raw: &Raw<'_>, source_name: &str) -> Result<(), ConfigError> {
+        let invalid = |expected| ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: raw.shown(),
+            source_name: source_name.to_owned(),
+            expected,
+        };
+        let boolean = || match raw {
+            Raw::Toml(value) => value.as_bool().ok_or_else(|| invalid("true or false")),
+            Raw::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(invalid("true or false")),
+            },
+        };
+        let text = || match raw {
+            Raw::Toml(value) => value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid("a string")),
+            Raw::Text(text) => Ok((*text).to_owned()),
+        };
+        match key {
+            "enabled" => self.enabled = boolean()?,
+            "trace_sql" | "trace_sqlalchemy" => self.trace_sql = boolean()?,
+            "trace_requests" => self.trace_requests = boolean()?,
+            "filter_error_trace" => self.filter_error_trace = boolean()?,
+            "hmac_keys" => {
+                self.hmac_keys = match raw {
+                    Raw::Toml(toml::Value::Array(keys)) => keys
+                        .iter()
+                        .map(|key| key.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| invalid("a comma-separated string or a list of strings"))?,
+                    _ => {
+                        web::split_keys(&text().map_err(|_| {
+                            invalid("a comma-separated string or a list of strings")
+                        })?)
+                    }
+                };
+            }
+            "connection_string" => {
+                let value = text()?;
+                if !value.contains("://") {
+                    return Err(invalid(
+                        "a connection string such as file:///path or redis://host:6379",
+                    ));
+                }
+                self.connection_string = value;
+            }
+            "socket_timeout" => {
+                let seconds = match raw {
+                    Raw::Toml(value) => value.as_float().or(value.as_integer().map(|i| i as f64)),
+                    Raw::Text(text) => text.trim().parse::<f64>().ok(),
+                };
+                self.socket_timeout = seconds
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| invalid("seconds, a number above 0 and at most 3600"))?;
+            }
+            "sentinel_service_name" => self.sentinel_service_name = text()?,
+            "es_doc_type" => self.es_doc_type = text()?,
+            "es_scroll_time" => self.es_scroll_time = text()?,
+            "es_scroll_size" => {
+                let size = match raw {
+                    Raw::Toml(value) => value.as_integer().and_then(|i| u64::try_from(i).ok()),
+                    Raw::Text(text) => text.trim().parse().ok(),
+                };
+                self.es_scroll_size = size.ok_or_else(|| invalid("a whole number"))?;
+            }
+            _ => unreachable!("only known keys reach `set`"),
+        }
+        Ok(())
+    }
+
+    /// The options drivers take, for `project`'s `service`.
+    pub fn driver_options(&self, project: &str, service: &str) -> DriverOptions {
+        let mut options = DriverOptions::new(project, service);
+        options.filter_error_trace = self.filter_error_trace;
+        options.socket_timeout = self.socket_timeout;
+        options.sentinel_service_name = self.sentinel_service_name.clone();
+        options
+    }
+}
+
+static TRACE_SQL: AtomicBool = AtomicBool::new(false);
+
+/// Switches SQL tracing on or off at run time, for every traced pool in the process.
+pub fn set_trace_sql(enabled: bool) {
+    TRACE_SQL.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether SQL queries become spans (off until [`set_trace_sql`] or [`init_from_conf`]).
+#[inline]
+pub fn trace_sql() -> bool {
+    TRACE_SQL.load(Ordering::Relaxed)
+}
+
+/// Applies `config` at start-up, as OSProfiler's `init_from_conf`: when enabled, creates the
+/// driver from the connection string (a driver that cannot start is logged and replaced by
+/// the no-op sink), installs it, enables trace headers with the keys, and sets the SQL
+/// switch; when not, disables trace headers. `host` replaces the machine's hostname in
+/// payloads when given (call this before any trace starts).
+///
+/// ```
+/// use osprof_core::config::{self, ProfilerConfig};
+///
+/// let path = std::env::temp_dir().join(format!("osprof-conf-{}.jsonl", std::process::id()));
+/// let mut conf = ProfilerConfig::default();
+/// conf.enabled = true;
+/// conf.trace_sql = true;
+/// conf.connection_string = format!("file://{}", path.display());
+/// config::init_from_conf(&conf, "nova", "api", None);
+/// assert_eq!(osprof_core::notifier::get().name(), "file");
+/// assert!(osprof_core::web::is_enabled(false) && config::trace_sql());
+/// # std::fs::remove_file(path).unwrap();
+/// ```
+pub fn init_from_conf(config: &ProfilerConfig, project: &str, service: &str, host: Option<&str>) {
+    if !config.enabled {
+        web::disable();
+        return;
+    }
+    if let Some(host) = host
+        && !crate::host::set(host)
+    {
+        tracing::warn!(
+            host,
+            "osprof's host name was set before init_from_conf; keeping it"
+        );
+    }
+    let driver = notifier::create(
+        &config.connection_string,
+        &config.driver_options(project, service),
+    );
+    notifier::set_shared(driver);
+    web::enable(config.hmac_keys.iter().cloned());
+    set_trace_sql(config.trace_sql);
+}
