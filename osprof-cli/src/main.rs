@@ -1,0 +1,201 @@
+//! `osprof`: shows a stored trace as JSON or Graphviz DOT, and lists stored traces
+//! (SPEC §7), from any driver that reads back or from a saved report file.
+
+#![forbid(unsafe_code)]
+
+mod dot;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use osprof_core::drivers::DriverOptions;
+use osprof_core::notifier::{self, Driver};
+use serde_json::Value;
+
+/// Shows and lists osprof and OSProfiler traces.
+#[derive(Debug, Parser)]
+#[command(name = "osprof", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 success, 1 trace not found or the store failed, 2 bad usage.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stored traces.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TraceCommand {
+    /// Shows one trace as its report.
+    #[command(after_help = EXIT_CODES)]
+    Show(Show),
+    /// Lists stored traces, oldest first.
+    #[command(after_help = EXIT_CODES)]
+    List(List),
+}
+
+#[derive(Debug, Args)]
+struct Store {
+    /// Where traces are stored, e.g. file:///var/log/osprof.jsonl or redis://127.0.0.1:6379.
+    #[arg(long, value_name = "CS", env = "OSPROF_CONNECTION_STRING")]
+    connection_string: Option<String>,
+}
+
+impl Store {
+    /// The driver to read from; OSProfiler's `OSPROFILER_CONNECTION_STRING` as a fallback.
+    fn driver(&self) -> Result<std::sync::Arc<dyn Driver>, Failure> {
+        let connection_string = self
+            .connection_string
+            .clone()
+            .or_else(|| std::env::var("OSPROFILER_CONNECTION_STRING").ok())
+            .ok_or_else(|| {
+                Failure::Usage(
+                    "no connection string: pass --connection-string or set OSPROF_CONNECTION_STRING"
+                        .into(),
+                )
+            })?;
+        notifier::try_create(&connection_string, &DriverOptions::default())
+            .map_err(|error| Failure::Store(error.to_string()))
+    }
+}
+
+#[derive(Debug, Args)]
+#[group(id = "format", required = true, multiple = false)]
+struct Format {
+    /// The report as JSON, indented by 2 spaces.
+    #[arg(long, group = "format")]
+    json: bool,
+    /// The span tree as a Graphviz graph.
+    #[arg(long, group = "format")]
+    dot: bool,
+}
+
+#[derive(Debug, Args)]
+struct Show {
+    /// A trace's base id (UUID), or the path of a report saved with `--json`.
+    #[arg(value_name = "UUID|REPORT.json")]
+    trace: String,
+    #[command(flatten)]
+    format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    store: Store,
+}
+
+#[derive(Debug, Args)]
+struct List {
+    /// Only traces that contain an error (needs `filter_error_trace` when they were stored).
+    #[arg(long)]
+    error_trace: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: Store,
+}
+
+/// Why a command failed; each kind has its exit code.
+#[derive(Debug)]
+enum Failure {
+    NotFound(String),
+    Store(String),
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Trace(TraceCommand::Show(show)) => show_trace(&show),
+        Command::Trace(TraceCommand::List(list)) => list_traces(&list),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::NotFound(message) | Failure::Store(message)) => {
+            eprintln!("osprof: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("osprof: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn show_trace(show: &Show) -> Result<(), Failure> {
+    let path = PathBuf::from(&show.trace);
+    let report = if path.is_file() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| Failure::Store(format!("cannot read {}: {error}", path.display())))?;
+        serde_json::from_str::<Value>(&text).map_err(|error| {
+            Failure::Store(format!("{} is not a saved report: {error}", path.display()))
+        })?
+    } else {
+        show.store
+            .driver()?
+            .get_report(&show.trace)
+            .map_err(|error| Failure::Store(error.to_string()))?
+    };
+    if report["children"].as_array().is_none_or(Vec::is_empty) {
+        return Err(Failure::NotFound(format!(
+            "Trace with UUID {} not found. Please check the HMAC key used in the command.",
+            show.trace
+        )));
+    }
+    let mut output = if show.format.json {
+        serde_json::to_string_pretty(&report).expect("a JSON value serialises")
+    } else {
+        dot::render(&report)
+    };
+    output.push('\n');
+    write_output(show.out.as_ref(), &output)
+}
+
+fn list_traces(list: &List) -> Result<(), Failure> {
+    let driver = list.store.driver()?;
+    let traces = if list.error_trace {
+        driver.list_error_traces()
+    } else {
+        driver.list_traces(&[])
+    }
+    .map_err(|error| Failure::Store(error.to_string()))?;
+    let output = if list.json {
+        serde_json::to_string_pretty(&traces).expect("a JSON value serialises") + "\n"
+    } else {
+        let mut table = format!("{:<36}  {}\n", "base_id", "timestamp");
+        for trace in &traces {
+            let field = |name: &str| trace[name].as_str().unwrap_or_default().to_owned();
+            table.push_str(&format!(
+                "{:<36}  {}\n",
+                field("base_id"),
+                field("timestamp")
+            ));
+        }
+        table
+    };
+    write_output(None, &output)
+}
+
+fn write_output(out: Option<&PathBuf>, text: &str) -> Result<(), Failure> {
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|error| Failure::Store(format!("cannot write {}: {error}", path.display()))),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`osprof ... | head`) is not an error worth reporting.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The `osprof` binary: output formats, saved reports, stores, exit codes and messages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use osprof_core::drivers::{DriverOptions, FileDriver};
+use osprof_core::notifier::Driver;
+use serde_json::{Value, json};
+
+const BASE: &str = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
+
+fn event(
+    name: &str,
+    base_id: &str,
+    trace_id: &str,
+    parent_id: &str,
+    micros: u32,
+    info: Value,
+) -> Value {
+    json!({"name": name, "base_id": base_id, "trace_id": trace_id, "parent_id": parent_id,
+           "timestamp": format!("2026-11-22T10:00:00.{micros:06}"), "info": info})
+}
+
+/// A `file://` store holding one trace: a `wsgi` request with a failing `db "quoted"` query.
+fn store(dir: &Path) -> String {
+    let path = dir.join("events.jsonl");
+    let driver = FileDriver::open(&path, &DriverOptions::new("nova", "api")).unwrap();
+    let request = json!({"host": "vm", "request": {"method": "GET", "path": "/v2/servers", "query": "", "scheme": "http"}});
+    for payload in [
+        event("wsgi-start", BASE, "w", BASE, 0, request),
+        event(
+            "db \"quoted\"-start",
+            BASE,
+            "d",
+            "w",
+            1_000,
+            json!({"host": "vm"}),
+        ),
+        event(
+            "db \"quoted\"-stop",
+            BASE,
+            "d",
+            "w",
+            3_000,
+            json!({"host": "vm", "etype": "IntegrityError", "message": "duplicate"}),
+        ),
+        event("wsgi-stop", BASE, "w", BASE, 5_000, json!({"host": "vm"})),
+    ] {
+        driver.notify(&payload).unwrap();
+    }
+    format!("file://{}", path.display())
+}
+
+fn osprof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_osprof"))
+        .args(args)
+        .env_remove("OSPROF_CONNECTION_STRING")
+        .env_remove("OSPROFILER_CONNECTION_STRING")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn show_json_prints_the_stores_report_indented_by_two_spaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+
+    let text = stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--connection-string",
+        &store,
+    ]));
+
+    assert!(text.starts_with("{\n  \"info\": {"), "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let expected = FileDriver::open(dir.path().join("events.jsonl"), &DriverOptions::default())
+        .unwrap()
+        .get_report(BASE)
+        .unwrap();
+    assert_eq!(report, expected);
+    assert_eq!(
+        report["children"][0]["children"][0]["info"]["exception"],
+        "IntegrityError"
+    );
+}
+
+#[test]
+fn a_saved_report_needs_no_store_and_out_writes_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let saved = dir.path().join("report.json");
+    let saved_text = saved.to_str().unwrap();
+    stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--out",
+        saved_text,
+        "--connection-string",
+        &store,
+    ]));
+
+    let again = stdout(&osprof(&["trace", "show", saved_text, "--json"]));
+
+    assert_eq!(again, std::fs::read_to_string(&saved).unwrap());
+}
+
+#[test]
+fn dot_output_is_valid_graphviz() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let graph = stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--dot",
+        "--connection-string",
+        &store,
+    ]));
+    assert!(
+        graph.contains(r#"label="api:wsgi - 5 ms\nGET /v2/servers""#),
+        "{graph}"
+    );
+    assert!(
+        graph.contains(r#"label="api:db \"quoted\" - 2 ms""#),
+        "{graph}"
+    );
+    assert!(graph.contains("0 -> 1;"), "{graph}");
+
+    let graph_file = dir.path().join("trace.dot");
+    std::fs::write(&graph_file, &graph).unwrap();
+    let rendered = Command::new("dot")
+        .arg("-Tsvg")
+        .arg(&graph_file)
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rendered.stdout).contains("<svg"));
+}
+
+#[test]
+fn errors_have_exit_codes_and_messages_a_script_can_rely_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let missing = "11111111-2222-4333-8444-555555555555";
+
+    let not_found = osprof(&[
+        "trace",
+        "show",
+        missing,
+        "--json",
+        "--connection-string",
+        &store,
+    ]);
+    assert_eq!(not_found.status.code(), Some(1));
+    assert_eq!(
+        stderr(&not_found),
+        format!(
+            "osprof: Trace with UUID {missing} not found. Please check the HMAC key used in the command.\n"
+        )
+    );
+
+    let no_store = osprof(&["trace", "show", missing, "--json"]);
+    assert_eq!(no_store.status.code(), Some(2));
+    assert!(stderr(&no_store).contains("pass --connection-string or set OSPROF_CONNECTION_STRING"));
+
+    let unknown = osprof(&["trace", "list", "--connection-string", "pigeon://loft"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        stderr(&unknown),
+        "osprof: Driver not found for connection string: pigeon://loft\n"
+    );
+
+    let no_format = osprof(&["trace", "show", BASE]);
+    assert_eq!(no_format.status.code(), Some(2));
+}
+
+#[test]
+fn list_and_error_list_read_the_store_and_osprofilers_variable_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+
+    let table = stdout(&osprof(&["trace", "list", "--connection-string", &store]));
+    assert_eq!(
+        table,
+        format!(
+            "{:<36}  timestamp\n{BASE}  2026-11-22T10:00:00.000000\n",
+            "base_id"
+        )
+    );
+
+    let errors = Command::new(env!("CARGO_BIN_EXE_osprof"))
+        .args(["trace", "list", "--error-trace", "--json"])
+        .env_remove("OSPROF_CONNECTION_STRING")
+        .env("OSPROFILER_CONNECTION_STRING", &store)
+        .output()
+        .unwrap();
+    let errors: Value = serde_json::from_str(&stdout(&errors)).unwrap();
+    assert_eq!(
+        errors,
+        json!([{"base_id": BASE, "timestamp": "2026-11-22T10:00:00.003000"}])
+    );
+}
+
+#[test]
+fn shows_a_trace_that_python_osprofiler_wrote_to_redis() {
+    let redis = "redis://127.0.0.1:6379/3";
+    let base_id = osprof_core::init("", None, None).base_id().to_owned();
+    osprof_core::clean();
+    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../osprof-core/tests/python/redis_write.py"
+    );
+    let written = Command::new(interpreter)
+        .args([script, redis, &base_id])
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "pip install -r .ci/python-requirements.txt? {}",
+        stderr(&written)
+    );
+
+    let text = stdout(&osprof(&[
+        "trace",
+        "show",
+        &base_id,
+        "--json",
+        "--connection-string",
+        redis,
+    ]));
+
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let wsgi = &report["children"][0];
+    assert_eq!(
+        (&wsgi["info"]["name"], &wsgi["info"]["service"]),
+        (&json!("wsgi"), &json!("api"))
+    );
+    assert_eq!(wsgi["children"].as_array().unwrap().len(), 2);
+}
