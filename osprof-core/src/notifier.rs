@@ -237,10 +237,14 @@ impl Driver for Noop {
 }
 
 pub(crate) fn flush_driver() {
-    if let Some(driver) = current_sink()
-        && let Err(error) = driver.flush()
-    {
-        tracing::warn!(%error, "osprof's sink failed to flush");
+    let Some(driver) = current_sink() else {
+        return;
+    };
+    // Contained like `notify_batch`: a sink that panics must not kill the delivery thread.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.flush())) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "osprof's sink failed to flush"),
+        Err(_) => tracing::error!("osprof's sink panicked while flushing"),
     }
 }
 

@@ -4,15 +4,19 @@
 //! connection string. `file://` is built in; crates such as `osprof-sqlx` add their schemes
 //! with [`register`].
 
+#[cfg(feature = "amqp")]
+mod amqp;
 mod file;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "amqp"))]
 mod retry;
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+#[cfg(feature = "amqp")]
+pub use amqp::AmqpDriver;
 pub use file::FileDriver;
 #[cfg(feature = "redis")]
 pub use redis::RedisDriver;
@@ -117,6 +121,10 @@ pub(crate) fn factory_for(connection_string: &str) -> Option<Factory> {
         ("file", FileDriver::create),
         #[cfg(feature = "redis")]
         ("redis", RedisDriver::create),
+        #[cfg(feature = "amqp")]
+        ("messaging", AmqpDriver::create),
+        #[cfg(feature = "amqp")]
+        ("amqp", AmqpDriver::create),
     ];
     built_in
         .iter()

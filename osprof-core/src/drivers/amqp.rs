@@ -1,0 +1,271 @@
+//! `messaging://` and `amqp://`: trace events as oslo.messaging notifications on RabbitMQ.
+//!
+//! OSProfiler's messaging driver sends each event through an oslo.messaging `Notifier` with
+//! the `messaging` driver (message format 1.0, no envelope): a JSON message
+//! `{message_id, publisher_id, event_type: "profiler.<service>", priority: "INFO", payload,
+//! timestamp, _unique_id}` published to the topic exchange `openstack` with routing key
+//! `profiler.info`, where a queue of the same name (declared as oslo.messaging declares it)
+//! keeps it until a consumer (Ceilometer, `osprofiler trace show`) reads it.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+
+use super::retry::RetryQueue;
+use super::{DriverOptions, LineWriter};
+use crate::Error;
+use crate::notifier::{Batch, Driver};
+
+/// oslo.messaging's default `control_exchange`.
+const EXCHANGE: &str = "openstack";
+/// OSProfiler's notification topic, at the `info` priority.
+const ROUTING_KEY: &str = "profiler.info";
+/// The broker `messaging://` means when no transport URL is configured.
+const DEFAULT_BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// Messages published before waiting for the broker's confirmations.
+const CONFIRM_EVERY: usize = 2048;
+
+/// Publishes each event as an oslo.messaging notification (see the module docs), with
+/// publisher confirms, from the delivery thread. While the broker is away, events are held
+/// (up to `DriverOptions::retry_capacity`) and published after it returns; beyond that they
+/// are dropped and counted in `notifier::stats().dropped`, with one `tracing` warning per
+/// outage. Write-only: reports are read from where the consumer stores them.
+pub struct AmqpDriver {
+    broker: String,
+    runtime: tokio::runtime::Runtime,
+    channel: Mutex<Option<(Connection, Channel)>>,
+    pending: Mutex<RetryQueue<String>>,
+    lines: LineWriter,
+    publisher_id: String,
+    event_type: String,
+    socket_timeout: Duration,
+}
+
+impl std::fmt::Debug for AmqpDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpDriver")
+            .field("event_type", &self.event_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmqpDriver {
+    /// A driver for `amqp://user:password@host:port/vhost`, or `messaging://` (the broker of
+    /// `OSPROF_TRANSPORT_URL`, given as `amqp://` or oslo's `rabbit://`, else
+    /// `amqp://guest:guest@127.0.0.1:5672/%2f`). The connection is made on first use and
+    /// again after any failure.
+    pub fn open(connection_string: &str, options: &DriverOptions) -> Result<AmqpDriver, Error> {
+        let broker = if connection_string.starts_with("messaging:") {
+            std::env::var("OSPROF_TRANSPORT_URL").unwrap_or_else(|_| DEFAULT_BROKER.to_owned())
+        } else {
+            connection_string.to_owned()
+        };
+        let broker = match broker.strip_prefix("rabbit://") {
+            Some(rest) => format!("amqp://{rest}"),
+            None => broker,
+        };
+        if broker.parse::<lapin::uri::AMQPUri>().is_err() {
+            return Err(Error::Driver {
+                driver: "amqp",
+                message: format!(
+                    "`{broker}` is not an AMQP URL; write amqp://user:password@host:5672/vhost"
+                ),
+            });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("osprof-amqp")
+            .enable_all()
+            .build()
+            .map_err(|error| Error::Driver {
+                driver: "amqp",
+                message: format!("cannot start the AMQP client's thread: {error}"),
+            })?;
+        let host = crate::host::name();
+        Ok(AmqpDriver {
+            broker,
+            runtime,
+            channel: Mutex::new(None),
+            pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
+            lines: LineWriter::new(options),
+            publisher_id: host.to_owned(),
+            event_type: format!("profiler.{}", options.service),
+            socket_timeout: options.socket_timeout,
+        })
+    }
+
+    pub(crate) fn create(
+        connection_string: &str,
+        options: &DriverOptions,
+    ) -> Result<Arc<dyn Driver>, Error> {
+        Ok(Arc::new(AmqpDriver::open(connection_string, options)?))
+    }
+
+    /// The notification message of one payload's JSON text.
+    fn message(&self, payload_json: &str, out: &mut RetryQueue<String>) {
+        let mut message = String::with_capacity(payload_json.len() + 320);
+        let message_id = crate::id::Id::random();
+        let unique_id = crate::id::Id::random().to_string().replace('-', "");
+        let timestamp = timestamp_of(payload_json)
+            .unwrap_or_default()
+            .replacen('T', " ", 1);
+        let _ = write!(
+            message,
+            r#"{{"message_id": "{message_id}", "publisher_id": {}, "event_type": {}, "priority": "INFO", "payload": "#,
+            serde_json::Value::from(self.publisher_id.as_str()),
+            serde_json::Value::from(self.event_type.as_str()),
+        );
+        self.lines.push(&mut message, payload_json);
+        let _ = write!(
+            message,
+            r#", "timestamp": "{timestamp}", "_unique_id": "{unique_id}"}}"#
+        );
+        out.push(message);
+    }
+
+    /// Connects, declares the exchange and queue as oslo.messaging does, turns on confirms.
+    async fn connect(broker: &str) -> lapin::Result<(Connection, Channel)> {
+        let connection = Connection::connect(broker, ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .exchange_declare(
+                EXCHANGE.into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(
+                ROUTING_KEY.into(),
+                QueueDeclareOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_bind(
+                ROUTING_KEY.into(),
+                EXCHANGE.into(),
+                ROUTING_KEY.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok((connection, channel))
+    }
+
+    /// Publishes `messages` and waits for the broker to confirm them all.
+    async fn publish(channel: &Channel, messages: &[String]) -> Result<(), String> {
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_content_encoding("utf-8".into());
+        let mut confirms = Vec::with_capacity(messages.len());
+        for message in messages {
+            let confirm = channel
+                .basic_publish(
+                    EXCHANGE.into(),
+                    ROUTING_KEY.into(),
+                    BasicPublishOptions::default(),
+                    message.as_bytes(),
+                    properties.clone(),
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+            confirms.push(confirm);
+        }
+        for confirm in confirms {
+            let confirmation = confirm.await.map_err(|error| error.to_string())?;
+            if confirmation.is_nack() {
+                return Err("the broker refused a message (nack)".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes what is pending; stops at the first failure, keeping the rest.
+    fn publish_pending(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.channel.lock().unwrap_or_else(PoisonError::into_inner);
+        while !pending.items().is_empty() {
+            if slot.is_none() {
+                let limit = self.socket_timeout.max(Duration::from_secs(1));
+                // The timer is made inside the runtime: it needs its clock.
+                let connect =
+                    async { tokio::time::timeout(limit, Self::connect(&self.broker)).await };
+                match self.runtime.block_on(connect) {
+                    Ok(Ok(connected)) => *slot = Some(connected),
+                    Ok(Err(error)) => return pending.failed("amqp", &error),
+                    Err(_) => return pending.failed("amqp", &"timed out connecting"),
+                }
+            }
+            let Some((_, channel)) = slot.as_ref() else {
+                return;
+            };
+            let count = pending.items().len().min(CONFIRM_EVERY);
+            let batch: Vec<String> = pending.items().iter().take(count).cloned().collect();
+            let limit = self.socket_timeout.max(Duration::from_secs(5));
+            let publish =
+                async { tokio::time::timeout(limit, Self::publish(channel, &batch)).await };
+            match self.runtime.block_on(publish) {
+                Ok(Ok(())) => pending.written(count),
+                Ok(Err(error)) => {
+                    *slot = None;
+                    return pending.failed("amqp", &error);
+                }
+                Err(_) => {
+                    *slot = None;
+                    return pending.failed("amqp", &"timed out waiting for confirmations");
+                }
+            }
+        }
+    }
+}
+
+/// The `timestamp` of a payload's JSON text, as osprof writes it (no escapes).
+fn timestamp_of(json: &str) -> Option<String> {
+    let start = json.find(",\"timestamp\":\"")? + ",\"timestamp\":\"".len();
+    let len = json[start..].find('"')?;
+    Some(json[start..start + len].to_owned())
+}
+
+impl Driver for AmqpDriver {
+    fn notify(&self, payload: &serde_json::Value) -> Result<(), Error> {
+        let json = payload.to_string();
+        self.message(
+            &json,
+            &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        self.publish_pending();
+        Ok(())
+    }
+
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some(json) = batch.next_json() {
+                self.message(json, &mut pending);
+            }
+        }
+        self.publish_pending();
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.publish_pending();
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "amqp"
+    }
+}
