@@ -7,9 +7,11 @@
 #[cfg(feature = "amqp")]
 mod amqp;
 mod file;
+#[cfg(feature = "otlp")]
+mod otlp;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(any(feature = "redis", feature = "amqp"))]
+#[cfg(any(feature = "redis", feature = "amqp", feature = "otlp"))]
 mod retry;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -18,6 +20,8 @@ use std::time::Duration;
 #[cfg(feature = "amqp")]
 pub use amqp::AmqpDriver;
 pub use file::FileDriver;
+#[cfg(feature = "otlp")]
+pub use otlp::OtlpDriver;
 #[cfg(feature = "redis")]
 pub use redis::RedisDriver;
 
@@ -125,6 +129,8 @@ pub(crate) fn factory_for(connection_string: &str) -> Option<Factory> {
         ("messaging", AmqpDriver::create),
         #[cfg(feature = "amqp")]
         ("amqp", AmqpDriver::create),
+        #[cfg(feature = "otlp")]
+        ("otlp", OtlpDriver::create),
     ];
     built_in
         .iter()
