@@ -147,3 +147,16 @@ fn an_unwritable_path_is_a_clear_error_at_creation() {
     let error = notifier::try_create("file://", &DriverOptions::default()).unwrap_err();
     assert!(error.to_string().contains("names no file"), "{error}");
 }
+
+#[test]
+fn a_full_disk_after_creation_is_counted_not_fatal() {
+    // /dev/full opens for appending and fails every write with "no space left on device".
+    let driver = FileDriver::open("/dev/full", &DriverOptions::default()).unwrap();
+    let error = driver
+        .notify(&event("db-start", "b", "t", "00.000000"))
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("cannot append to /dev/full"),
+        "{error}"
+    );
+}
