@@ -230,3 +230,69 @@ fn a_bad_url_is_a_clear_error() {
         "{error}"
     );
 }
+
+#[test]
+fn redissentinel_writes_to_the_master_that_sentinel_names() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("osprof-sentinel-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("sentinel.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor osprof-test 127.0.0.1 6379 1\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut sentinel = Server {
+        port,
+        process: Some(
+            Command::new("redis-server")
+                .arg(&config)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ),
+    };
+    let sentinel_url = format!("redis://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Command::new("redis-cli")
+        .args([
+            "-u",
+            &sentinel_url,
+            "SENTINEL",
+            "get-master-addr-by-name",
+            "osprof-test",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("6379"))
+    {
+        assert!(Instant::now() < deadline, "sentinel did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut options = DriverOptions::new("nova", "api");
+    options.sentinel_service_name = "osprof-test".into();
+    let driver =
+        notifier::try_create(&format!("redissentinel://127.0.0.1:{port}"), &options).unwrap();
+    let base_id = osprof_core::init("", None, None).base_id().to_owned();
+    osprof_core::clean();
+    driver
+        .notify(
+            &json!({"name": "db-start", "base_id": base_id, "trace_id": "t", "parent_id": base_id,
+                        "timestamp": "2026-11-22T10:00:00.000000", "info": {"host": "vm"}}),
+        )
+        .unwrap();
+
+    let key = format!("osprofiler_opt:{base_id}");
+    assert_eq!(redis_cli("redis://127.0.0.1:6379/0", &["LLEN", &key]), "1");
+    redis_cli("redis://127.0.0.1:6379/0", &["DEL", &key]);
+    sentinel.stop();
+    std::fs::remove_dir_all(dir).unwrap();
+}

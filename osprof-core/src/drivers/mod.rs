@@ -125,6 +125,8 @@ pub(crate) fn factory_for(connection_string: &str) -> Option<Factory> {
         ("file", FileDriver::create),
         #[cfg(feature = "redis")]
         ("redis", RedisDriver::create),
+        #[cfg(feature = "redis")]
+        ("redissentinel", RedisDriver::create),
         #[cfg(feature = "amqp")]
         ("messaging", AmqpDriver::create),
         #[cfg(feature = "amqp")]

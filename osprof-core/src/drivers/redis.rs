@@ -39,7 +39,7 @@ struct Write {
 /// returns; beyond that they are dropped and counted in `notifier::stats().dropped`, with
 /// one `tracing` warning per outage.
 pub struct RedisDriver {
-    client: Client,
+    server: Server,
     connection: Mutex<Option<Connection>>,
     pending: Mutex<RetryQueue<Write>>,
     lines: LineWriter,
@@ -48,17 +48,40 @@ pub struct RedisDriver {
 }
 
 impl RedisDriver {
-    /// A driver for `redis://[:password@]host[:port][/db]`. Only the URL is checked here:
-    /// the connection is made on first use and again after any failure.
+    /// A driver for `redis://[:password@]host[:port][/db]`, or for
+    /// `redissentinel://host:port[,host:port...]`: the Sentinels are asked for the master of
+    /// `DriverOptions::sentinel_service_name` at each (re)connection, so a failover is
+    /// followed. Only the URL is checked here: the connection is made on first use and again
+    /// after any failure.
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<RedisDriver, Error> {
-        let client = Client::open(connection_string).map_err(|error| Error::Driver {
-            driver: "redis",
-            message: format!(
-                "`{connection_string}` is not a Redis URL ({error}); write redis://[:password@]host[:port][/db]"
-            ),
-        })?;
+        let server = match connection_string.strip_prefix("redissentinel://") {
+            Some(sentinels) => {
+                let sentinels = sentinels
+                    .split(',')
+                    .map(|address| Client::open(format!("redis://{}", address.trim_end_matches('/'))))
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|sentinels| !sentinels.is_empty())
+                    .ok_or_else(|| Error::Driver {
+                        driver: "redis",
+                        message: format!(
+                            "`{connection_string}` names no Sentinel; write redissentinel://host:26379[,host:26379]"
+                        ),
+                    })?;
+                Server::Sentinel {
+                    sentinels,
+                    service_name: options.sentinel_service_name.clone(),
+                }
+            }
+            None => Server::Direct(Client::open(connection_string).map_err(|error| Error::Driver {
+                driver: "redis",
+                message: format!(
+                    "`{connection_string}` is not a Redis URL ({error}); write redis://[:password@]host[:port][/db]"
+                ),
+            })?),
+        };
         Ok(RedisDriver {
-            client,
+            server,
             connection: Mutex::new(None),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
             lines: LineWriter::new(options),
@@ -75,7 +98,10 @@ impl RedisDriver {
     }
 
     fn connect(&self, timeout: Duration) -> redis::RedisResult<Connection> {
-        let connection = self.client.get_connection_with_timeout(timeout)?;
+        let connection = self
+            .server
+            .client(timeout)?
+            .get_connection_with_timeout(timeout)?;
         connection.set_read_timeout(Some(timeout))?;
         connection.set_write_timeout(Some(timeout))?;
         Ok(connection)
@@ -152,6 +178,57 @@ impl RedisDriver {
 
     fn reader(&self) -> Result<Connection, Error> {
         self.connect(READ_TIMEOUT).map_err(read_error)
+    }
+}
+
+/// The Redis server to write to: named, or found through Sentinel.
+enum Server {
+    Direct(Client),
+    Sentinel {
+        sentinels: Vec<Client>,
+        service_name: String,
+    },
+}
+
+impl Server {
+    /// A client for the server; for Sentinel, the current master's, from the first
+    /// Sentinel that answers.
+    fn client(&self, timeout: Duration) -> redis::RedisResult<Client> {
+        match self {
+            Server::Direct(client) => Ok(client.clone()),
+            Server::Sentinel {
+                sentinels,
+                service_name,
+            } => {
+                let mut last_error = None;
+                for sentinel in sentinels {
+                    let master =
+                        sentinel
+                            .get_connection_with_timeout(timeout)
+                            .and_then(|mut connection| {
+                                connection.set_read_timeout(Some(timeout))?;
+                                redis::cmd("SENTINEL")
+                                    .arg("get-master-addr-by-name")
+                                    .arg(service_name)
+                                    .query::<Option<(String, u16)>>(&mut connection)
+                            });
+                    match master {
+                        Ok(Some((host, port))) => {
+                            return Client::open(format!("redis://{host}:{port}"));
+                        }
+                        Ok(None) => {
+                            last_error = Some(redis::RedisError::from((
+                                redis::ErrorKind::Client,
+                                "Sentinel knows no master by this name",
+                                service_name.clone(),
+                            )));
+                        }
+                        Err(error) => last_error = Some(error),
+                    }
+                }
+                Err(last_error.unwrap_or_else(|| (redis::ErrorKind::Client, "no Sentinel").into()))
+            }
+        }
     }
 }
 
