@@ -42,6 +42,8 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[cfg(feature = "tracing-bridge")]
+pub mod bridge;
 pub mod config;
 mod context;
 mod delivery;

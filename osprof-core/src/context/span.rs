@@ -64,7 +64,7 @@ impl AsyncSpan {
     }
 
     /// Makes the span current for one poll; true if it must be left with [`exit`](Self::exit).
-    fn enter(&mut self) -> bool {
+    pub(crate) fn enter(&mut self) -> bool {
         match &self.state {
             State::Waiting { .. } => {
                 let State::Waiting { name, info } = std::mem::replace(&mut self.state, State::Done)
@@ -99,7 +99,7 @@ impl AsyncSpan {
     }
 
     /// Takes the span off the context after a poll.
-    fn exit(&mut self) {
+    pub(crate) fn exit(&mut self) {
         if let State::Open { id, .. } = &self.state {
             with_current(|context, _| {
                 if context.spans.last().is_some_and(|(top, _)| top == id) {

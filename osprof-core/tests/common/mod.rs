@@ -159,3 +159,9 @@ pub fn without_micros(mut report: Value) -> Value {
     }
     report
 }
+
+/// Every payload delivered so far to this binary's sink, after a flush.
+pub fn all_events() -> Vec<Value> {
+    osprof_core::notifier::flush();
+    EVENTS.lock().unwrap().clone()
+}

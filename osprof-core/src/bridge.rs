@@ -1,0 +1,159 @@
+//! The `tracing` bridge: `tracing` spans and events inside an osprof trace become osprof spans.
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::context::{self, AsyncSpan};
+use crate::record::{Info, Name};
+
+/// A `tracing_subscriber` layer that records `tracing` spans (`#[tracing::instrument]`
+/// functions in your code and your dependencies) and events (such as sqlx's `sqlx::query`)
+/// as osprof spans of the active trace, with their fields as `info.tracing`. Outside an
+/// osprof trace it records nothing.
+///
+/// A span opens at its first enter and stops when it closes; an async span is entered on
+/// each poll, like osprof's own, so it keeps its place in the tree across `.await`. An event
+/// becomes a span of no length named after its target.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry().with(osprof_core::bridge::OsprofLayer::new());
+/// tracing::subscriber::with_default(subscriber, || {
+///     osprof_core::init("key", None, None);
+///     tracing::info_span!("load", id = 7).in_scope(|| tracing::info!(rows = 1, "loaded"));
+///     osprof_core::clean();
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct OsprofLayer {
+    _private: (),
+}
+
+impl OsprofLayer {
+    /// The layer; add it to a `tracing_subscriber::registry()`.
+    pub fn new() -> OsprofLayer {
+        OsprofLayer::default()
+    }
+}
+
+thread_local! {
+    /// Set while an event is being recorded on this thread.
+    static IN_EVENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A `tracing` span's osprof span, kept in the span's extensions.
+struct Bridged(Mutex<AsyncSpan>);
+
+/// Collects `tracing` fields as JSON.
+struct Fields(Map<String, Value>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0
+            .insert(field.name().to_owned(), Value::String(value.to_owned()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+}
+
+fn info(target: &str, fields: Fields) -> Info {
+    let mut tracing = Map::new();
+    tracing.insert("target".into(), Value::String(target.to_owned()));
+    tracing.insert("fields".into(), Value::Object(fields.0));
+    let mut info = Map::new();
+    info.insert("tracing".into(), Value::Object(tracing));
+    Info::Json(Value::Object(info))
+}
+
+impl<S> tracing_subscriber::Layer<S> for OsprofLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !context::is_traced() {
+            return;
+        }
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut fields = Fields(Map::new());
+        attrs.record(&mut fields);
+        let metadata = attrs.metadata();
+        let name = Name::from(metadata.name());
+        let osprof_span = AsyncSpan::new(name, Some(info(metadata.target(), fields)));
+        span.extensions_mut()
+            .insert(Bridged(Mutex::new(osprof_span)));
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(bridged) = span.extensions().get::<Bridged>()
+        {
+            bridged
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .enter();
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(bridged) = span.extensions().get::<Bridged>()
+        {
+            bridged
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .exit();
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id)
+            && let Some(bridged) = span.extensions_mut().remove::<Bridged>()
+        {
+            bridged
+                .0
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .finish(None);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        // osprof itself may log while recording (a full ring, say): never record that.
+        if !context::is_traced() || IN_EVENT.with(|busy| busy.replace(true)) {
+            return;
+        }
+        let mut fields = Fields(Map::new());
+        event.record(&mut fields);
+        let target = event.metadata().target();
+        let name = Name::from(target);
+        if context::start_span(name, Some(info(target, fields))) {
+            context::stop_span(None);
+        }
+        IN_EVENT.with(|busy| busy.set(false));
+    }
+}

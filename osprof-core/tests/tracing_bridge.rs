@@ -1,0 +1,86 @@
+//! The `tracing` bridge: `#[tracing::instrument]` functions and `tracing` events inside an
+//! osprof trace become osprof spans; outside one, nothing is recorded.
+
+mod common;
+
+use osprof_core::FutureExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+fn install() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let subscriber =
+            tracing_subscriber::registry().with(osprof_core::bridge::OsprofLayer::new());
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    common::install_sink();
+}
+
+#[tracing::instrument]
+fn lookup(id: u32) -> u32 {
+    tracing::info!(target: "sqlx::query", summary = "SELECT name FROM servers", rows_returned = 1_u64);
+    id * 2
+}
+
+#[osprof_core::trace(name = "rpc", hide_args)]
+fn handle(id: u32) -> u32 {
+    lookup(id)
+}
+
+#[test]
+fn instrumented_functions_and_events_join_the_trace() {
+    install();
+    let events = common::traced(|| {
+        assert_eq!(handle(21), 42);
+    });
+
+    assert_eq!(common::tree(&events), "rpc\n  lookup\n    sqlx::query\n");
+    let lookup = events.iter().find(|e| e["name"] == "lookup-start").unwrap();
+    assert_eq!(lookup["info"]["tracing"]["fields"]["id"], 21);
+    let query = events
+        .iter()
+        .find(|e| e["name"] == "sqlx::query-start")
+        .unwrap();
+    assert_eq!(
+        query["info"]["tracing"]["fields"]["summary"],
+        "SELECT name FROM servers"
+    );
+}
+
+#[tracing::instrument]
+async fn fetch(id: u32) -> u32 {
+    tokio::task::yield_now().await;
+    tracing::info!(step = "after await");
+    id
+}
+
+#[test]
+fn an_instrumented_async_fn_keeps_its_place_across_awaits() {
+    install();
+    let runtime = common::multi_thread_runtime();
+    let events = common::traced(|| {
+        runtime.block_on(
+            async {
+                let (a, b) = tokio::join!(fetch(1), fetch(2));
+                assert_eq!(a + b, 3);
+            }
+            .traced("wsgi", None)
+            .in_current_trace(),
+        );
+    });
+
+    assert_eq!(
+        common::tree(&events),
+        "wsgi\n  fetch\n    tracing_bridge\n  fetch\n    tracing_bridge\n"
+    );
+}
+
+#[test]
+fn outside_a_trace_nothing_is_recorded() {
+    install();
+    assert_eq!(lookup(999), 1998);
+    let recorded = common::all_events()
+        .into_iter()
+        .any(|event| event["info"]["tracing"]["fields"]["id"] == 999);
+    assert!(!recorded);
+}
