@@ -60,8 +60,8 @@ pub mod tokio;
 pub mod web;
 
 pub use context::{
-    FutureExt, InTrace, Instrumented, NoStopInfo, OwnedTrace, Profiler, Trace, TraceSnapshot,
-    carry, clean, get, init, start, stop,
+    FutureExt, InTrace, Instrumented, NoStopInfo, OwnedTrace, PollSpan, Profiler, Trace,
+    TraceSnapshot, carry, clean, get, init, is_active, start, stop,
 };
 pub use error::Error;
 pub use osprof_macros::{trace, trace_impl};

@@ -7,6 +7,7 @@
 mod carry;
 mod guard;
 mod owned;
+mod poll_span;
 mod profiler;
 mod span;
 
@@ -24,6 +25,7 @@ pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
 pub(crate) use guard::panic_info;
 pub use owned::OwnedTrace;
+pub use poll_span::PollSpan;
 pub use profiler::{Profiler, TraceSnapshot};
 pub(crate) use span::AsyncSpan;
 pub use span::{Instrumented, NoStopInfo};
@@ -238,6 +240,20 @@ pub fn get() -> Option<Profiler> {
         return None;
     }
     with_slot(|slot| slot.as_ref().map(Context::profiler)).flatten()
+}
+
+/// Whether this thread of control has an active trace: one relaxed load when no trace
+/// exists anywhere in the process. Integrations check it before doing any work for a span.
+///
+/// ```
+/// assert!(!osprof_core::is_active());
+/// osprof_core::init("key", None, None);
+/// assert!(osprof_core::is_active());
+/// osprof_core::clean();
+/// ```
+#[inline]
+pub fn is_active() -> bool {
+    is_traced()
 }
 
 /// Ends the active trace of this thread of control. Spans still open are not stopped.

@@ -1,0 +1,187 @@
+//! One query as a `db` span: its parts taken from `Execute`, its stream or future traced.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
+use osprof_core::{FutureExt, PollSpan};
+use serde_json::{Value, json};
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Either, Error, Execute, SqlStr};
+
+/// The number of rows a statement changed, for the span's stop info.
+pub trait RowsAffected {
+    /// Rows inserted, updated or deleted.
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::mysql::MySqlQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// Whether a query made now is traced: the SQL switch is on and a trace is active here.
+#[inline]
+pub(crate) fn tracing_now() -> bool {
+    osprof_core::config::trace_sql() && osprof_core::is_active()
+}
+
+/// A query taken apart. sqlx 0.9's `Execute::sql` consumes the query, so the parts are
+/// taken in the order the drivers read them (statement, arguments, persistent, then the
+/// SQL) and handed on unchanged: statement caching and `persistent(false)` behave exactly
+/// as without the wrapper.
+pub(crate) struct Parts<DB: Database> {
+    statement: Option<DB::Statement>,
+    arguments: Result<Option<DB::Arguments>, BoxDynError>,
+    persistent: bool,
+    sql: SqlStr,
+}
+
+impl<DB: Database> Parts<DB> {
+    pub(crate) fn take<'q>(mut query: impl Execute<'q, DB>) -> Parts<DB> {
+        let statement = query.statement().cloned();
+        let arguments = query.take_arguments();
+        let persistent = query.persistent();
+        Parts {
+            statement,
+            arguments,
+            persistent,
+            sql: query.sql(),
+        }
+    }
+
+    /// The start info of this query's span.
+    pub(crate) fn info(&self) -> Value {
+        json!({"db": {"statement": self.sql.as_str(), "params": {}}})
+    }
+}
+
+impl<'q, DB: Database> Execute<'q, DB> for Parts<DB> {
+    fn sql(self) -> SqlStr {
+        self.sql
+    }
+
+    fn statement(&self) -> Option<&DB::Statement> {
+        self.statement.as_ref()
+    }
+
+    fn take_arguments(&mut self) -> Result<Option<DB::Arguments>, BoxDynError> {
+        std::mem::replace(&mut self.arguments, Ok(None))
+    }
+
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
+
+fn result_info(rows_returned: u64, rows_affected: u64) -> Value {
+    json!({"db": {"result": {"rows_returned": rows_returned, "rows_affected": rows_affected}}})
+}
+
+/// `{etype, message, db: {original_exception, chained_exception, code}}` (SPEC §4).
+pub(crate) fn error_info(error: &Error) -> Value {
+    let debug = format!("{error:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let code = match error {
+        Error::Database(database) => database.code().map(|code| code.into_owned()),
+        _ => None,
+    };
+    let chained = std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    json!({
+        "etype": format!("sqlx::Error::{variant}"),
+        "message": error.to_string(),
+        "db": {
+            "original_exception": error.to_string(),
+            "chained_exception": chained,
+            "code": code,
+        },
+    })
+}
+
+/// What `Executor::fetch_many` streams: statement results and rows.
+pub(crate) type Results<'e, DB> =
+    BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;
+
+/// A query's result stream polled inside its span.
+pub(crate) struct TracedStream<'e, DB: Database> {
+    inner: Results<'e, DB>,
+    span: PollSpan,
+    rows_returned: u64,
+    rows_affected: u64,
+}
+
+impl<'e, DB: Database> TracedStream<'e, DB>
+where
+    DB::QueryResult: RowsAffected,
+{
+    pub(crate) fn boxed(inner: Results<'e, DB>, info: Value) -> Results<'e, DB> {
+        Box::pin(TracedStream::<DB> {
+            inner,
+            span: PollSpan::new("db", Some(info)),
+            rows_returned: 0,
+            rows_affected: 0,
+        })
+    }
+}
+
+impl<DB: Database> Stream for TracedStream<'_, DB>
+where
+    DB::QueryResult: RowsAffected,
+{
+    type Item = Result<Either<DB::QueryResult, DB::Row>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let inner = &mut this.inner;
+        let poll = this.span.in_scope(|| inner.as_mut().poll_next(cx));
+        match &poll {
+            Poll::Ready(Some(Ok(Either::Left(result)))) => {
+                this.rows_affected += result.rows_affected()
+            }
+            Poll::Ready(Some(Ok(Either::Right(_)))) => this.rows_returned += 1,
+            Poll::Ready(Some(Err(error))) => this.span.finish(Some(error_info(error))),
+            Poll::Ready(None) => this
+                .span
+                .finish(Some(result_info(this.rows_returned, this.rows_affected))),
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// A `fetch_optional` future inside its span.
+pub(crate) fn traced_optional<'e, DB: Database>(
+    inner: BoxFuture<'e, Result<Option<DB::Row>, Error>>,
+    info: Value,
+) -> BoxFuture<'e, Result<Option<DB::Row>, Error>> {
+    Box::pin(inner.traced_with("db", Some(info), |result| {
+        Some(match result {
+            Ok(row) => result_info(u64::from(row.is_some()), 0),
+            Err(error) => error_info(error),
+        })
+    }))
+}

@@ -1,0 +1,82 @@
+//! The wrapper hands sqlx the query's own parts: prepared-statement caching and
+//! `persistent(false)` behave exactly as on a bare connection, and the `query!` macros work.
+
+use osprof_core::FutureExt;
+use osprof_sqlx::TracedPool;
+use sqlx::Connection;
+
+#[tokio::test]
+async fn statement_caching_is_unchanged() {
+    osprof_core::config::set_trace_sql(true);
+    let traced = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let bare = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+
+    let (traced_sizes, bare_sizes) = async {
+        osprof_core::init("key", None, None);
+        let mut conn = traced.acquire().await.unwrap();
+        let mut bare_conn = bare.acquire().await.unwrap();
+        let mut traced_sizes = Vec::new();
+        let mut bare_sizes = Vec::new();
+        for _ in 0..2 {
+            sqlx::query("SELECT ?")
+                .bind(1)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("SELECT ?")
+                .bind(1)
+                .fetch_one(&mut *bare_conn)
+                .await
+                .unwrap();
+            traced_sizes.push(conn.cached_statements_size());
+            bare_sizes.push(bare_conn.cached_statements_size());
+        }
+        sqlx::query("SELECT ? + 1")
+            .bind(1)
+            .persistent(false)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("SELECT ? + 1")
+            .bind(1)
+            .persistent(false)
+            .fetch_one(&mut *bare_conn)
+            .await
+            .unwrap();
+        traced_sizes.push(conn.cached_statements_size());
+        bare_sizes.push(bare_conn.cached_statements_size());
+        osprof_core::clean();
+        (traced_sizes, bare_sizes)
+    }
+    .in_current_trace()
+    .await;
+
+    assert_eq!(traced_sizes, bare_sizes);
+    assert_eq!(
+        traced_sizes,
+        [1, 1, 1],
+        "reused once prepared; not cached when not persistent"
+    );
+}
+
+#[tokio::test]
+async fn the_query_macros_take_a_traced_pool() {
+    let pool = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let row = sqlx::query!(r#"SELECT 40 + 2 AS "answer!: i64""#)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(row.answer, 42);
+    struct Answer {
+        answer: i64,
+    }
+    let answer = sqlx::query_as!(Answer, r#"SELECT 7 AS "answer!: i64""#)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(answer.answer, 7);
+}

@@ -1,0 +1,181 @@
+//! The same suite on SQLite, PostgreSQL and MariaDB (the machine's servers): each query
+//! through a traced pool, transaction or connection is one `db` span of the active trace.
+
+#[path = "../../osprof-core/tests/common/mod.rs"]
+mod common;
+
+use futures_util::TryStreamExt;
+use osprof_core::FutureExt;
+use osprof_sqlx::TracedPool;
+use serde_json::{Value, json};
+
+/// Runs `body` inside a fresh trace and returns the trace's events.
+async fn traced<F: std::future::Future<Output = ()>>(body: F) -> Vec<Value> {
+    common::install_sink();
+    osprof_core::config::set_trace_sql(true);
+    let base_id = async move {
+        let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+        body.await;
+        osprof_core::clean();
+        base_id
+    }
+    .in_current_trace()
+    .await;
+    common::events_of(&base_id)
+}
+
+fn statements(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["name"] == "db-start")
+        .map(|e| e["info"]["db"]["statement"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn stop_of<'a>(events: &'a [Value], statement: &str) -> &'a Value {
+    let start = events
+        .iter()
+        .find(|e| e["name"] == "db-start" && e["info"]["db"]["statement"] == statement)
+        .unwrap_or_else(|| panic!("no span for {statement}"));
+    events
+        .iter()
+        .find(|e| e["name"] == "db-stop" && e["trace_id"] == start["trace_id"])
+        .unwrap_or_else(|| panic!("{statement} not stopped"))
+}
+
+macro_rules! suite {
+    ($module:ident, $db:ty, $url:expr, $table:literal, $insert:literal) => {
+        mod $module {
+            use super::*;
+
+            async fn pool() -> TracedPool<$db> {
+                // PostgreSQL's CREATE TABLE IF NOT EXISTS races with itself: one at a time.
+                static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+                let _creating = CREATING.lock().await;
+                let pool = TracedPool::<$db>::connect($url).await.expect(concat!("connect to ", $url));
+                sqlx::query(concat!("CREATE TABLE IF NOT EXISTS ", $table, " (id INTEGER, name TEXT)"))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_plain_query_is_a_db_span_with_its_statement_and_rows() {
+                let pool = pool().await;
+                let events = traced(async {
+                    let rows = sqlx::query("SELECT 1 UNION ALL SELECT 2").fetch_all(&pool).await.unwrap();
+                    assert_eq!(rows.len(), 2);
+                })
+                .await;
+                assert_eq!(common::tree(&events), "db\n");
+                assert_eq!(events[0]["info"]["db"], json!({"statement": "SELECT 1 UNION ALL SELECT 2", "params": {}}));
+                assert_eq!(events[1]["info"]["db"]["result"]["rows_returned"], 2);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn transactions_commit_and_roll_back_traced() {
+                let pool = pool().await;
+                let marker: i64 = std::process::id().into();
+                let events = traced(async {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query($insert).bind(marker).bind("kept").execute(&mut *tx).await.unwrap();
+                    tx.commit().await.unwrap();
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query($insert).bind(marker + 1_000_000).bind("undone").execute(&mut *tx).await.unwrap();
+                    tx.rollback().await.unwrap();
+                })
+                .await;
+                assert_eq!(statements(&events), [$insert, $insert]);
+                assert_eq!(stop_of(&events, $insert)["info"]["db"]["result"]["rows_affected"], 1);
+                let undone: Vec<(i64,)> = sqlx::query_as(concat!("SELECT CAST(id AS BIGINT) FROM ", $table, " WHERE name = 'undone'"))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_default();
+                assert!(undone.iter().all(|(id,)| *id != marker + 1_000_000));
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_pooled_connection_is_traced() {
+                let pool = pool().await;
+                let events = traced(async {
+                    let mut conn = pool.acquire().await.unwrap();
+                    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await.unwrap();
+                    assert_eq!(one, 1);
+                })
+                .await;
+                assert_eq!(statements(&events), ["SELECT 1"]);
+                assert_eq!(common::tree(&events), "db\n");
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_stream_read_fully_or_dropped_early_stops_its_span() {
+                let pool = pool().await;
+                let events = traced(async {
+                    let all: Vec<_> = sqlx::query("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
+                        .fetch(&pool)
+                        .try_collect()
+                        .await
+                        .unwrap();
+                    assert_eq!(all.len(), 3);
+                    let mut early = sqlx::query("SELECT 4 UNION ALL SELECT 5").fetch(&pool);
+                    assert!(early.try_next().await.unwrap().is_some());
+                    drop(early);
+                })
+                .await;
+                assert_eq!(common::tree(&events), "db\ndb\n");
+                assert_eq!(stop_of(&events, "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")["info"]["db"]["result"]["rows_returned"], 3);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_failing_query_stops_with_the_error_and_its_code() {
+                let pool = pool().await;
+                let events = traced(async {
+                    let error = sqlx::query("SELECT * FROM no_such_table").fetch_all(&pool).await.unwrap_err();
+                    assert!(matches!(error, sqlx::Error::Database(_)));
+                })
+                .await;
+                let stop = stop_of(&events, "SELECT * FROM no_such_table");
+                assert_eq!(stop["info"]["etype"], "sqlx::Error::Database");
+                assert!(stop["info"]["message"].as_str().unwrap().contains("no_such_table"), "{stop}");
+                assert!(stop["info"]["db"]["code"].is_string(), "{stop}");
+                assert!(stop["info"]["db"]["original_exception"].is_string());
+                assert!(stop["info"]["db"]["chained_exception"].is_string());
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn outside_a_trace_nothing_is_recorded() {
+                let pool = pool().await;
+                common::install_sink();
+                let one: i32 = sqlx::query_scalar("SELECT 1 + 41 - 41").fetch_one(&pool).await.unwrap();
+                assert_eq!(one, 1);
+                let recorded = common::all_events()
+                    .iter()
+                    .any(|e| e["info"]["db"]["statement"] == "SELECT 1 + 41 - 41");
+                assert!(!recorded);
+            }
+        }
+    };
+}
+
+suite!(
+    sqlite,
+    sqlx::Sqlite,
+    "sqlite::memory:",
+    "osprof_suite",
+    "INSERT INTO osprof_suite (id, name) VALUES (?, ?)"
+);
+suite!(
+    postgres,
+    sqlx::Postgres,
+    "postgres://postgres@127.0.0.1:5432/test",
+    "osprof_suite",
+    "INSERT INTO osprof_suite (id, name) VALUES ($1, $2)"
+);
+suite!(
+    mariadb,
+    sqlx::MySql,
+    "mysql://root@127.0.0.1:3306/test",
+    "osprof_suite",
+    "INSERT INTO osprof_suite (id, name) VALUES (?, ?)"
+);
