@@ -37,6 +37,8 @@
 
 mod pool;
 mod query;
+mod storage;
 
 pub use pool::{Traced, TracedPool, TracedPoolConnection, TracedTransaction};
 pub use query::RowsAffected;
+pub use storage::{SqlStorage, register_drivers};

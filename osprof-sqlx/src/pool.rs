@@ -28,6 +28,7 @@ impl<DB: Database> Clone for TracedPool<DB> {
 impl<DB: Database> TracedPool<DB> {
     /// Wraps `pool`.
     pub fn new(pool: Pool<DB>) -> TracedPool<DB> {
+        crate::register_drivers();
         TracedPool { pool }
     }
 

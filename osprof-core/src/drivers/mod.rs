@@ -11,7 +11,6 @@ mod file;
 mod otlp;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(any(feature = "redis", feature = "amqp", feature = "otlp"))]
 mod retry;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -24,6 +23,7 @@ pub use file::FileDriver;
 pub use otlp::OtlpDriver;
 #[cfg(feature = "redis")]
 pub use redis::RedisDriver;
+pub use retry::RetryQueue;
 
 use crate::Error;
 use crate::notifier::Driver;
@@ -166,8 +166,8 @@ impl LineWriter {
     }
 }
 
-/// `event` cut down to `fields` (for `list_traces`).
-pub(crate) fn only(event: &serde_json::Value, fields: &[&str]) -> serde_json::Value {
+/// `event` cut down to `fields`: what `list_traces` returns for each trace.
+pub fn only(event: &serde_json::Value, fields: &[&str]) -> serde_json::Value {
     let mut kept = serde_json::Map::new();
     for field in fields {
         if let Some(value) = event.get(*field) {

@@ -2,9 +2,22 @@
 
 use std::collections::VecDeque;
 
-/// Stored lines waiting to be written, oldest first, at most `capacity` of them.
+/// What a networked driver holds while its server is away: items waiting to be written,
+/// oldest first, at most `capacity` of them. Items beyond that are dropped and counted in
+/// `notifier::stats().dropped`; the first failure of an outage logs one warning.
+///
+/// ```
+/// let mut queue = osprof_core::drivers::RetryQueue::new(2);
+/// for line in ["a", "b", "c"] {
+///     queue.push(line); // "c" is dropped and counted
+/// }
+/// queue.failed("example", &"connection refused");
+/// assert_eq!(queue.items().len(), 2);
+/// queue.written(2);
+/// assert!(queue.items().is_empty());
+/// ```
 #[derive(Debug)]
-pub(crate) struct RetryQueue<T> {
+pub struct RetryQueue<T> {
     items: VecDeque<T>,
     capacity: usize,
     /// Whether the server is known to be away (one warning per outage).
@@ -12,7 +25,8 @@ pub(crate) struct RetryQueue<T> {
 }
 
 impl<T> RetryQueue<T> {
-    pub(crate) fn new(capacity: usize) -> RetryQueue<T> {
+    /// An empty queue holding at most `capacity` items.
+    pub fn new(capacity: usize) -> RetryQueue<T> {
         RetryQueue {
             items: VecDeque::new(),
             capacity,
@@ -21,7 +35,7 @@ impl<T> RetryQueue<T> {
     }
 
     /// Queues `item`, or drops it (counted in `notifier::stats().dropped`) when full.
-    pub(crate) fn push(&mut self, item: T) {
+    pub fn push(&mut self, item: T) {
         if self.items.len() < self.capacity {
             self.items.push_back(item);
         } else {
@@ -30,12 +44,12 @@ impl<T> RetryQueue<T> {
     }
 
     /// The queued items, oldest first.
-    pub(crate) fn items(&self) -> &VecDeque<T> {
+    pub fn items(&self) -> &VecDeque<T> {
         &self.items
     }
 
     /// Forgets the `count` oldest items: they were written.
-    pub(crate) fn written(&mut self, count: usize) {
+    pub fn written(&mut self, count: usize) {
         self.items.drain(..count.min(self.items.len()));
         if self.away && self.items.is_empty() {
             self.away = false;
@@ -46,8 +60,8 @@ impl<T> RetryQueue<T> {
         }
     }
 
-    /// Notes a failed write: warns once per outage.
-    pub(crate) fn failed(&mut self, driver: &str, error: &dyn std::fmt::Display) {
+    /// Notes a failed write by `driver`: warns once per outage.
+    pub fn failed(&mut self, driver: &str, error: &dyn std::fmt::Display) {
         if !self.away {
             self.away = true;
             tracing::warn!(

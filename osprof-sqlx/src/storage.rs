@@ -1,0 +1,378 @@
+//! `sqlite://`, `postgresql://`, `mysql://`: trace events stored in OSProfiler's `data`
+//! table (SPEC §5), and read back as reports.
+
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::Duration;
+
+use osprof_core::Error;
+use osprof_core::drivers::{DriverOptions, RetryQueue};
+use osprof_core::notifier::{Batch, Driver};
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+/// Rows per INSERT statement: well under every database's limit on bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Which SQL dialect a connection string speaks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// One stored event: the indexed columns and the payload.
+#[derive(Debug, Clone)]
+struct Row9 {
+    timestamp: String,
+    base_id: String,
+    parent_id: String,
+    trace_id: String,
+    host: String,
+    name: String,
+    data: String,
+}
+
+/// Stores events in OSProfiler's `data` table (`id, timestamp, base_id, parent_id, trace_id,
+/// project, host, service, name, data`), creating it if missing, with batched inserts in
+/// one transaction per batch; reads reports and trace lists back. While the database is
+/// away, events are held (up to `DriverOptions::retry_capacity`) and written when it
+/// returns; beyond that they are dropped and counted.
+pub struct SqlStorage {
+    dialect: Dialect,
+    runtime: tokio::runtime::Runtime,
+    pool: AnyPool,
+    project: String,
+    service: String,
+    pending: Mutex<RetryQueue<Row9>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for SqlStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStorage")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes `notifier::create` (and `config::init_from_conf`) accept `sqlite://`,
+/// `postgresql://` (or `postgres://`) and `mysql://` connection strings, with OSProfiler's
+/// `+driver` suffixes (`mysql+pymysql://`) too. `TracedPool` calls it for you.
+pub fn register_drivers() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        for scheme in ["sqlite", "postgresql", "postgres", "mysql"] {
+            osprof_core::drivers::register(scheme, SqlStorage::create);
+        }
+    });
+}
+
+impl SqlStorage {
+    /// Connects to the database of `connection_string` and creates the `data` table if it
+    /// is missing. An SQLite file is created if it does not exist.
+    pub fn open(connection_string: &str, options: &DriverOptions) -> Result<SqlStorage, Error> {
+        let failed = |message: String| Error::Driver {
+            driver: "sql",
+            message,
+        };
+        let (scheme, rest) = connection_string
+            .split_once("://")
+            .ok_or_else(|| failed(format!("`{connection_string}` has no scheme; write sqlite:///path/traces.db, postgresql://... or mysql://...")))?;
+        let base_scheme = scheme.split('+').next().unwrap_or(scheme);
+        let (dialect, url) = match base_scheme {
+            "sqlite" => {
+                let url = format!("sqlite://{rest}");
+                let url = if rest.contains('?') {
+                    url
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                (Dialect::Sqlite, url)
+            }
+            "postgresql" | "postgres" => (Dialect::Postgres, format!("postgres://{rest}")),
+            "mysql" => (Dialect::MySql, format!("mysql://{rest}")),
+            _ => {
+                return Err(failed(format!(
+                    "`{connection_string}` is not an SQL connection string"
+                )));
+            }
+        };
+        install_default_drivers();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("osprof-sql")
+            .enable_all()
+            .build()
+            .map_err(|error| failed(format!("cannot start the SQL client's thread: {error}")))?;
+        let timeout = options.socket_timeout.max(Duration::from_secs(2));
+        let pool = runtime
+            .block_on(async {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(timeout)
+                    .connect(&url)
+                    .await?;
+                for statement in create_table(dialect) {
+                    sqlx::query(statement).execute(&pool).await?;
+                }
+                Ok::<_, sqlx::Error>(pool)
+            })
+            .map_err(|error| {
+                failed(format!("cannot use {}: {error}", redact(connection_string)))
+            })?;
+        Ok(SqlStorage {
+            dialect,
+            runtime,
+            pool,
+            project: options.project.clone(),
+            service: options.service.clone(),
+            pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
+            timeout,
+        })
+    }
+
+    fn create(connection_string: &str, options: &DriverOptions) -> Result<Arc<dyn Driver>, Error> {
+        Ok(Arc::new(SqlStorage::open(connection_string, options)?))
+    }
+
+    fn hold(&self, payload: &Value, pending: &mut RetryQueue<Row9>) {
+        let text = |field: &str| {
+            payload
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut stored = payload.clone();
+        if let Some(fields) = stored.as_object_mut() {
+            fields.insert("project".into(), self.project.clone().into());
+            fields.insert("service".into(), self.service.clone().into());
+        }
+        pending.push(Row9 {
+            timestamp: text("timestamp"),
+            base_id: text("base_id"),
+            parent_id: text("parent_id"),
+            trace_id: text("trace_id"),
+            host: payload["info"]["host"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            name: text("name"),
+            data: stored.to_string(),
+        });
+    }
+
+    /// Writes what is pending, a transaction per chunk; stops at the first failure.
+    fn write_pending(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        while !pending.items().is_empty() {
+            let count = pending.items().len().min(ROWS_PER_INSERT);
+            let rows: Vec<Row9> = pending.items().iter().take(count).cloned().collect();
+            let written = self
+                .runtime
+                .block_on(async { tokio::time::timeout(self.timeout, self.insert(&rows)).await });
+            match written {
+                Ok(Ok(())) => pending.written(count),
+                Ok(Err(error)) => return pending.failed("sql", &error),
+                Err(_) => return pending.failed("sql", &"timed out"),
+            }
+        }
+    }
+
+    async fn insert(&self, rows: &[Row9]) -> Result<(), sqlx::Error> {
+        let timestamp = match self.dialect {
+            Dialect::Sqlite => "{}",
+            Dialect::Postgres => "CAST({} AS TIMESTAMP)",
+            Dialect::MySql => "CAST({} AS DATETIME(6))",
+        };
+        let mut sql = String::from(
+            "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data) VALUES ",
+        );
+        let mut n = 0;
+        for (index, _) in rows.iter().enumerate() {
+            if index > 0 {
+                sql.push_str(", ");
+            }
+            let mut values = Vec::with_capacity(9);
+            for column in 0..9 {
+                n += 1;
+                let placeholder = match self.dialect {
+                    Dialect::Postgres => format!("${n}"),
+                    _ => "?".to_owned(),
+                };
+                values.push(if column == 0 {
+                    timestamp.replace("{}", &placeholder)
+                } else {
+                    placeholder
+                });
+            }
+            sql.push('(');
+            sql.push_str(&values.join(", "));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(row.timestamp.replace('T', " "))
+                .bind(row.base_id.clone())
+                .bind(row.parent_id.clone())
+                .bind(row.trace_id.clone())
+                .bind(self.project.clone())
+                .bind(row.host.clone())
+                .bind(self.service.clone())
+                .bind(row.name.clone())
+                .bind(row.data.clone());
+        }
+        let mut transaction = self.pool.begin().await?;
+        query.execute(&mut *transaction).await?;
+        transaction.commit().await
+    }
+
+    /// The payloads selected by `sql` (one text column, `data`), with `argument` bound.
+    fn select(&self, sql: &str, argument: Option<&str>) -> Result<Vec<Value>, Error> {
+        let rows = self.runtime.block_on(async {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            if let Some(argument) = argument {
+                query = query.bind(argument.to_owned());
+            }
+            query.fetch_all(&self.pool).await
+        });
+        let rows = rows.map_err(|error| Error::Driver {
+            driver: "sql",
+            message: format!("cannot read traces: {error}"),
+        })?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<String, _>(0).ok())
+            .filter_map(|text| serde_json::from_str(&text).ok())
+            .collect())
+    }
+
+    fn placeholder(&self) -> &'static str {
+        if self.dialect == Dialect::Postgres {
+            "$1"
+        } else {
+            "?"
+        }
+    }
+}
+
+/// The statements that create the `data` table and its indexes if missing.
+fn create_table(dialect: Dialect) -> Vec<&'static str> {
+    let table = match dialect {
+        Dialect::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS data (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT, base_id VARCHAR(255), parent_id VARCHAR(255), trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255), name VARCHAR(255), data TEXT)"
+        }
+        Dialect::Postgres => {
+            "CREATE TABLE IF NOT EXISTS data (id SERIAL PRIMARY KEY, timestamp TIMESTAMP, base_id VARCHAR(255), parent_id VARCHAR(255), trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255), name VARCHAR(255), data TEXT)"
+        }
+        Dialect::MySql => {
+            "CREATE TABLE IF NOT EXISTS data (id INTEGER PRIMARY KEY AUTO_INCREMENT, timestamp DATETIME(6), base_id VARCHAR(255), parent_id VARCHAR(255), trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255), name VARCHAR(255), data TEXT, INDEX ix_data_base_id (base_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        }
+    };
+    match dialect {
+        Dialect::MySql => vec![table],
+        _ => vec![
+            table,
+            "CREATE INDEX IF NOT EXISTS ix_data_base_id ON data (base_id)",
+        ],
+    }
+}
+
+/// A connection string without its password, for messages.
+fn redact(connection_string: &str) -> String {
+    match (connection_string.find("://"), connection_string.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &connection_string[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!(
+                    "{}{user}:***{}",
+                    &connection_string[..scheme_end + 3],
+                    &connection_string[at..]
+                ),
+                None => connection_string.to_owned(),
+            }
+        }
+        _ => connection_string.to_owned(),
+    }
+}
+
+impl Driver for SqlStorage {
+    fn notify(&self, payload: &Value) -> Result<(), Error> {
+        self.hold(
+            payload,
+            &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        self.write_pending();
+        Ok(())
+    }
+
+    fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some(payload) = batch.next() {
+                self.hold(payload, &mut pending);
+            }
+        }
+        self.write_pending();
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.write_pending();
+        Ok(())
+    }
+
+    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+        let sql = format!(
+            "SELECT data FROM data WHERE base_id = {} ORDER BY id",
+            self.placeholder()
+        );
+        Ok(osprof_core::report::build(
+            self.select(&sql, Some(base_id))?,
+        ))
+    }
+
+    fn list_traces(&self, fields: &[&str]) -> Result<Vec<Value>, Error> {
+        let fields = if fields.is_empty() {
+            &["base_id", "timestamp"][..]
+        } else {
+            fields
+        };
+        let mut first = self.select(
+            "SELECT data FROM data WHERE id IN (SELECT MIN(id) FROM data GROUP BY base_id)",
+            None,
+        )?;
+        first.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
+        Ok(first
+            .iter()
+            .map(|event| osprof_core::drivers::only(event, fields))
+            .collect())
+    }
+
+    fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
+        let mut seen = std::collections::HashSet::new();
+        let mut errors: Vec<Value> = self
+            .select(
+                "SELECT data FROM data WHERE data LIKE '%\"etype\"%' ORDER BY id",
+                None,
+            )?
+            .into_iter()
+            .filter(|event| {
+                event["info"]
+                    .get("etype")
+                    .is_some_and(|etype| !etype.is_null())
+            })
+            .filter(|event| seen.insert(event["base_id"].as_str().unwrap_or_default().to_owned()))
+            .map(|event| osprof_core::drivers::only(&event, &["base_id", "timestamp"]))
+            .collect();
+        errors.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
+        Ok(errors)
+    }
+
+    fn name(&self) -> &'static str {
+        "sql"
+    }
+}
