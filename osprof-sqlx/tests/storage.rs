@@ -11,9 +11,27 @@ fn events(base_id: &str) -> Vec<Value> {
                "timestamp": format!("2026-11-22T10:00:00.{micros:06}"), "info": info})
     };
     vec![
-        event("wsgi-start", "w", base_id, 0, json!({"host": "vm", "request": {"path": "/", "method": "GET"}})),
-        event("db-start", "d", "w", 1_000, json!({"host": "vm", "db": {"statement": "SELECT 1", "params": {}}})),
-        event("db-stop", "d", "w", 2_500, json!({"host": "vm", "etype": "sqlx::Error::Database", "message": "boom"})),
+        event(
+            "wsgi-start",
+            "w",
+            base_id,
+            0,
+            json!({"host": "vm", "request": {"path": "/", "method": "GET"}}),
+        ),
+        event(
+            "db-start",
+            "d",
+            "w",
+            1_000,
+            json!({"host": "vm", "db": {"statement": "SELECT 1", "params": {}}}),
+        ),
+        event(
+            "db-stop",
+            "d",
+            "w",
+            2_500,
+            json!({"host": "vm", "etype": "sqlx::Error::Database", "message": "boom"}),
+        ),
         event("wsgi-stop", "w", base_id, 4_000, json!({"host": "vm"})),
     ]
 }
@@ -36,9 +54,20 @@ fn round_trip(connection_string: &str) {
     let report = sql.get_report(&base_id).unwrap();
     assert_eq!(report, file.get_report(&base_id).unwrap());
     assert_eq!(report["children"][0]["info"]["project"], "nova");
-    assert_eq!(report["children"][0]["children"][0]["info"]["exception"], "sqlx::Error::Database");
-    assert!(sql.list_traces(&[]).unwrap().contains(&json!({"base_id": base_id, "timestamp": "2026-11-22T10:00:00.000000"})));
-    assert!(sql.list_error_traces().unwrap().contains(&json!({"base_id": base_id, "timestamp": "2026-11-22T10:00:00.002500"})));
+    assert_eq!(
+        report["children"][0]["children"][0]["info"]["exception"],
+        "sqlx::Error::Database"
+    );
+    assert!(
+        sql.list_traces(&[])
+            .unwrap()
+            .contains(&json!({"base_id": base_id, "timestamp": "2026-11-22T10:00:00.000000"}))
+    );
+    assert!(
+        sql.list_error_traces()
+            .unwrap()
+            .contains(&json!({"base_id": base_id, "timestamp": "2026-11-22T10:00:00.002500"}))
+    );
 }
 
 #[test]
@@ -60,13 +89,22 @@ fn mariadb_round_trip() {
 #[test]
 fn an_unreachable_database_is_a_clear_error_without_the_password() {
     osprof_sqlx::register_drivers();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let error = notifier::try_create(
         &format!("postgresql://osprof:hunter2@127.0.0.1:{port}/test"),
         &DriverOptions::default(),
     )
     .unwrap_err()
     .to_string();
-    assert!(error.contains(&format!("cannot use postgresql://osprof:***@127.0.0.1:{port}/test")), "{error}");
+    assert!(
+        error.contains(&format!(
+            "cannot use postgresql://osprof:***@127.0.0.1:{port}/test"
+        )),
+        "{error}"
+    );
     assert!(!error.contains("hunter2"), "{error}");
 }

@@ -1,80 +1,109 @@
-//! osprof quickstart: a small service handles a few requests inside one trace, the events go
-//! to a JSON Lines file (or `OSPROF_CONNECTION_STRING`), and the trace is read back and
-//! printed as a tree.
+//! osprof quickstart: a small order service on SQLite handles a few requests inside one
+//! trace. Its handlers are `#[trace]` functions, its store a `#[trace_impl]` block over an
+//! osprof-sqlx pool, so every query is a `db` span under the function that made it. The
+//! events go to a JSON Lines file here (or to `OSPROF_CONNECTION_STRING`), and the trace
+//! is read back and printed as a tree.
 //!
 //! Run it with `cargo run -p quickstart`; it needs no server.
 
 use osprof_core::drivers::DriverOptions;
-use osprof_core::{FutureExt, Trace, notifier};
-use serde_json::json;
+use osprof_core::{FutureExt, notifier, trace, trace_impl};
+use osprof_sqlx::TracedPool;
 
-/// Where the events of this run go: one OSProfiler payload per line.
+/// Where the events of this run go unless `OSPROF_CONNECTION_STRING` says otherwise.
 const EVENTS_FILE: &str = "osprof-events.jsonl";
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), Error> {
     // Where events go: `OSPROF_CONNECTION_STRING`, or a JSON Lines file here.
     let connection_string = std::env::var("OSPROF_CONNECTION_STRING")
         .unwrap_or_else(|_| format!("file://{EVENTS_FILE}"));
+    osprof_sqlx::register_drivers(); // sqlite://, postgresql://, mysql:// storage too
     let options = DriverOptions::new("quickstart", "api");
     notifier::set_shared(notifier::try_create(&connection_string, &options)?);
+    osprof_core::config::set_trace_sql(true);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let profiler = osprof_core::init("SECRET_KEY", None, None);
-    runtime.block_on(
+    let base_id = runtime.block_on(
         async {
+            let store = Store::open().await?;
+            // What a signed request does in a service (see osprof-http's TraceLayer).
+            let profiler = osprof_core::init("SECRET_KEY", None, None);
             for order in 1..=3 {
-                handle_request(order).await;
+                handle_request(&store, order).await?;
             }
+            osprof_core::clean();
+            Ok::<_, Error>(profiler.base_id().to_owned())
         }
         .in_current_trace(),
-    );
-    osprof_core::clean();
+    )?;
     notifier::flush();
 
-    println!("Trace ID: {}", profiler.base_id());
+    println!("Trace ID: {base_id}");
     println!("Events:   {connection_string}");
-    let report = notifier::get().get_report(profiler.base_id())?;
+    let report = notifier::get().get_report(&base_id)?;
     print!("{}", osprof_core::report::text_tree(&report));
     Ok(())
 }
 
-/// One request: a traced handler that queries a "database" on a blocking thread and prices
-/// the order on another task, both hanging under the request's span.
-async fn handle_request(order: u32) {
-    async move {
-        let rows = osprof_core::tokio::spawn_blocking(move || {
-            let _query = Trace::new(
-                "db",
-                Some(json!({"db": {"statement": "SELECT * FROM orders WHERE id = ?"}})),
-            );
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            order * 10
-        })
-        .await
-        .expect("the query thread does not panic");
-        let total = osprof_core::tokio::spawn(price(rows))
-            .await
-            .expect("pricing does not panic");
-        assert!(total > 0);
-    }
-    .traced(
-        "wsgi",
-        Some(json!({"request": {"path": format!("/orders/{order}"), "method": "GET"}})),
-    )
-    .await;
+/// One request: load the order, price it on another task.
+#[trace(name = "wsgi", info(path = "/orders/{id}", method = "GET"))]
+async fn handle_request(store: &Store, id: i64) -> Result<i64, Error> {
+    let quantity = store.quantity(id).await?;
+    let total = osprof_core::tokio::spawn(price(quantity)).await?;
+    store.record_sale(id, total).await?;
+    Ok(total)
 }
 
-async fn price(rows: u32) -> u32 {
-    async move {
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        rows * 3
+#[trace(name = "rpc")]
+async fn price(quantity: i64) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    quantity * 3
+}
+
+/// The order store: every method is a span, every query inside it a `db` span.
+#[derive(Debug)]
+struct Store {
+    pool: TracedPool<sqlx::Sqlite>,
+}
+
+#[trace_impl(name = "store", hide_args, trace_private)]
+impl Store {
+    async fn open() -> Result<Store, Error> {
+        let pool = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:").await?;
+        sqlx::query(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, quantity INTEGER, total INTEGER)",
+        )
+        .execute(&pool)
+        .await?;
+        for id in 1..=3_i64 {
+            sqlx::query("INSERT INTO orders (id, quantity) VALUES (?, ?)")
+                .bind(id)
+                .bind(id * 10)
+                .execute(&pool)
+                .await?;
+        }
+        Ok(Store { pool })
     }
-    .traced(
-        "rpc",
-        Some(json!({"function": {"name": "quickstart::price"}})),
-    )
-    .await
+
+    async fn quantity(&self, id: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT quantity FROM orders WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    async fn record_sale(&self, id: i64, total: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE orders SET total = ? WHERE id = ?")
+            .bind(total)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
 }
