@@ -1,4 +1,4 @@
-//! `osprof`: shows a stored trace as JSON or Graphviz DOT, and lists stored traces
+//! `osprof`: shows a stored trace as JSON, Graphviz DOT or an HTML page, and lists stored traces
 //! (SPEC §7), from any driver that reads back or from a saved report file.
 
 #![forbid(unsafe_code)]
@@ -76,6 +76,10 @@ struct Format {
     /// The span tree as a Graphviz graph.
     #[arg(long, group = "format")]
     dot: bool,
+    /// One self-contained HTML page (works offline): the tree with duration bars, a filter,
+    /// and each span's payloads.
+    #[arg(long, group = "format")]
+    html: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +157,8 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
     }
     let mut output = if show.format.json {
         serde_json::to_string_pretty(&report).expect("a JSON value serialises")
+    } else if show.format.html {
+        osprof_core::report::to_html(&report)
     } else {
         dot::render(&report)
     };

@@ -2,7 +2,7 @@
 //! trace. Its handlers are `#[trace]` functions, its store a `#[trace_impl]` block over an
 //! osprof-sqlx pool, so every query is a `db` span under the function that made it. The
 //! events go to a JSON Lines file here (or to `OSPROF_CONNECTION_STRING`), and the trace
-//! is read back and printed as a tree.
+//! is read back, printed as a tree and written as `report.html`.
 //!
 //! Run it with `cargo run -p quickstart`; it needs no server.
 
@@ -12,6 +12,9 @@ use osprof_sqlx::TracedPool;
 
 /// Where the events of this run go unless `OSPROF_CONNECTION_STRING` says otherwise.
 const EVENTS_FILE: &str = "osprof-events.jsonl";
+
+/// The HTML report of the run, written in the current directory.
+const REPORT_FILE: &str = "report.html";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -47,6 +50,12 @@ fn main() -> Result<(), Error> {
     println!("Events:   {connection_string}");
     let report = notifier::get().get_report(&base_id)?;
     print!("{}", osprof_core::report::text_tree(&report));
+    std::fs::write(REPORT_FILE, osprof_core::report::to_html(&report))?;
+    let written = std::path::absolute(REPORT_FILE)?;
+    println!(
+        "Report:   {} (open it in a browser; it works offline)",
+        written.display()
+    );
     Ok(())
 }
 

@@ -4,11 +4,15 @@
 //! differences: a span keeps its full name (`rpc-call`, not `rpc`), and each node carries
 //! exact `started_us`/`finished_us` microseconds beside the millisecond fields.
 
+mod html;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
 use crate::delivery::parse_micros;
+
+pub use html::to_html;
 
 /// One span being assembled from its start and stop events.
 struct Node {
