@@ -11,6 +11,8 @@ use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
+/// How long after a failed write batches wait before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Rows per INSERT statement: well under every database's limit on bound values.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -47,6 +49,9 @@ pub struct SqlStorage {
     service: String,
     pending: Mutex<RetryQueue<Row9>>,
     timeout: Duration,
+    /// When the last write failed: batches wait a second before trying again (a flush does
+    /// not), so that an outage does not cost every batch a full connection timeout.
+    last_failure: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for SqlStorage {
@@ -130,6 +135,7 @@ impl SqlStorage {
             service: options.service.clone(),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
             timeout,
+            last_failure: Mutex::new(None),
         })
     }
 
@@ -164,9 +170,18 @@ impl SqlStorage {
         });
     }
 
-    /// Writes what is pending, a transaction per chunk; stops at the first failure.
-    fn write_pending(&self) {
+    /// Writes what is pending, a transaction per chunk; stops at the first failure. Unless
+    /// `now`, does nothing within a second of a failure.
+    fn write_pending(&self, now: bool) {
+        let mut last_failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !now && last_failure.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+            return;
+        }
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        *last_failure = None;
         while !pending.items().is_empty() {
             let count = pending.items().len().min(ROWS_PER_INSERT);
             let rows: Vec<Row9> = pending.items().iter().take(count).cloned().collect();
@@ -175,8 +190,14 @@ impl SqlStorage {
                 .block_on(async { tokio::time::timeout(self.timeout, self.insert(&rows)).await });
             match written {
                 Ok(Ok(())) => pending.written(count),
-                Ok(Err(error)) => return pending.failed("sql", &error),
-                Err(_) => return pending.failed("sql", &"timed out"),
+                Ok(Err(error)) => {
+                    *last_failure = Some(std::time::Instant::now());
+                    return pending.failed("sql", &error);
+                }
+                Err(_) => {
+                    *last_failure = Some(std::time::Instant::now());
+                    return pending.failed("sql", &"timed out");
+                }
             }
         }
     }
@@ -305,7 +326,7 @@ impl Driver for SqlStorage {
             payload,
             &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
         );
-        self.write_pending();
+        self.write_pending(false);
         Ok(())
     }
 
@@ -316,12 +337,12 @@ impl Driver for SqlStorage {
                 self.hold(payload, &mut pending);
             }
         }
-        self.write_pending();
+        self.write_pending(false);
         Ok(())
     }
 
     fn flush(&self) -> Result<(), Error> {
-        self.write_pending();
+        self.write_pending(true);
         Ok(())
     }
 
