@@ -1,6 +1,5 @@
 //! `file://`: one OSProfiler payload per line in a local file, readable back.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -8,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
-use super::{DriverOptions, LineWriter, only};
+use super::{DriverOptions, LineWriter, first_of_each_trace, only};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
 
@@ -125,29 +124,6 @@ impl FileDriver {
         }
         Ok(events)
     }
-
-    /// The earliest event of each trace, by base id.
-    fn first_events(&self, keep: impl Fn(&Value) -> bool) -> Result<Vec<Value>, Error> {
-        let mut first: BTreeMap<String, Value> = BTreeMap::new();
-        for event in self.events(|_| true)? {
-            let (Some(base_id), Some(at)) = (text(&event, "base_id"), text(&event, "timestamp"))
-            else {
-                continue;
-            };
-            if !keep(&event) {
-                continue;
-            }
-            let earlier = first
-                .get(base_id)
-                .is_none_or(|known| text(known, "timestamp").is_none_or(|known| at < known));
-            if earlier {
-                first.insert(base_id.to_owned(), event);
-            }
-        }
-        let mut events: Vec<Value> = first.into_values().collect();
-        events.sort_by(|a, b| text(a, "timestamp").cmp(&text(b, "timestamp")));
-        Ok(events)
-    }
 }
 
 fn text<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
@@ -185,8 +161,7 @@ impl Driver for FileDriver {
         } else {
             fields
         };
-        Ok(self
-            .first_events(|_| true)?
+        Ok(first_of_each_trace(self.events(|_| true)?)
             .iter()
             .map(|event| only(event, fields))
             .collect())
@@ -199,8 +174,8 @@ impl Driver for FileDriver {
                 .and_then(|info| info.get("etype"))
                 .is_some()
         };
-        Ok(self
-            .first_events(failed)?
+        let failed_events = self.events(|_| true)?.into_iter().filter(failed);
+        Ok(first_of_each_trace(failed_events)
             .iter()
             .map(|event| only(event, &["base_id", "timestamp"]))
             .collect())

@@ -176,3 +176,26 @@ pub fn only(event: &serde_json::Value, fields: &[&str]) -> serde_json::Value {
     }
     serde_json::Value::Object(kept)
 }
+
+/// The earliest event of each trace (by `timestamp`), in timestamp order: what
+/// `list_traces` and `list_error_traces` report per trace.
+pub(crate) fn first_of_each_trace(
+    events: impl IntoIterator<Item = serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    let mut first: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    for event in events {
+        let (Some(base_id), Some(at)) = (event["base_id"].as_str(), event["timestamp"].as_str())
+        else {
+            continue;
+        };
+        if first
+            .get(base_id)
+            .is_none_or(|known| known["timestamp"].as_str().is_none_or(|known| at < known))
+        {
+            first.insert(base_id.to_owned(), event);
+        }
+    }
+    let mut events: Vec<serde_json::Value> = first.into_values().collect();
+    events.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
+    events
+}

@@ -11,7 +11,7 @@ use redis::{Client, Commands, Connection};
 use serde_json::{Value, json};
 
 use super::retry::RetryQueue;
-use super::{DriverOptions, LineWriter, only};
+use super::{DriverOptions, LineWriter, first_of_each_trace, only};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
 
@@ -266,26 +266,6 @@ fn parse(texts: impl IntoIterator<Item = String>) -> impl Iterator<Item = Value>
         .into_iter()
         .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
         .filter(Value::is_object)
-}
-
-/// The first of each trace's events (by timestamp), in timestamp order.
-fn first_of_each_trace(events: impl Iterator<Item = Value>) -> Vec<Value> {
-    let mut first: std::collections::BTreeMap<String, Value> = Default::default();
-    for event in events {
-        let (Some(base_id), Some(at)) = (event["base_id"].as_str(), event["timestamp"].as_str())
-        else {
-            continue;
-        };
-        if first
-            .get(base_id)
-            .is_none_or(|known| known["timestamp"].as_str().is_none_or(|known| at < known))
-        {
-            first.insert(base_id.to_owned(), event);
-        }
-    }
-    let mut events: Vec<Value> = first.into_values().collect();
-    events.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
-    events
 }
 
 impl Driver for RedisDriver {
