@@ -26,8 +26,9 @@
 //! # }).unwrap();
 //! ```
 //!
-//! A query's span starts with `info.db = {statement, params}` (the parameters are not
-//! recorded: they can hold secrets) and stops with `{"db": {"result": {rows_returned,
+//! A query's span starts with `info.db = {statement, params}`; `params` stays `{}` unless
+//! the pool was made with [`TracedPool::record_params`] (parameters can hold secrets), and
+//! then holds one value per bound parameter, `{"1": 42, "2": "text"}` and stops with `{"db": {"result": {rows_returned,
 //! rows_affected}}}`, or on error with `{etype, message, db: {original_exception,
 //! chained_exception, code}}`. A streamed `fetch` polls inside its span and stops it when
 //! the stream ends or is dropped. Nothing is recorded without an active trace or while
@@ -35,10 +36,12 @@
 
 #![forbid(unsafe_code)]
 
+mod params;
 mod pool;
 mod query;
 mod storage;
 
+pub use params::ParamValues;
 pub use pool::{Traced, TracedPool, TracedPoolConnection, TracedTransaction};
 pub use query::RowsAffected;
 pub use storage::{SqlStorage, register_drivers};

@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::params::ParamValues;
 use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
@@ -12,6 +13,22 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Either, Error, Execute, SqlStr};
 
 /// The number of rows a statement changed, for the span's stop info.
+///
+/// ```
+/// use osprof_sqlx::RowsAffected;
+///
+/// /// What the span's stop info reports for a statement.
+/// fn changed<R: RowsAffected>(result: &R) -> u64 {
+///     result.rows_affected()
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+/// sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await?;
+/// let result = sqlx::query("INSERT INTO t VALUES (1), (2)").execute(&pool).await?;
+/// assert_eq!(changed(&result), 2);
+/// # Ok::<_, sqlx::Error>(())
+/// # }).unwrap();
+/// ```
 pub trait RowsAffected {
     /// Rows inserted, updated or deleted.
     fn rows_affected(&self) -> u64;
@@ -65,9 +82,16 @@ impl<DB: Database> Parts<DB> {
         }
     }
 
-    /// The start info of this query's span.
-    pub(crate) fn info(&self) -> Value {
-        json!({"db": {"statement": self.sql.as_str(), "params": {}}})
+    /// The start info of this query's span; `params` is `{}` unless they are recorded.
+    pub(crate) fn info(&self, record_params: bool) -> Value
+    where
+        DB::Arguments: ParamValues,
+    {
+        let params = match &self.arguments {
+            Ok(Some(arguments)) if record_params => arguments.param_values(),
+            _ => json!({}),
+        };
+        json!({"db": {"statement": self.sql.as_str(), "params": params}})
     }
 }
 

@@ -41,6 +41,26 @@ struct Row9 {
 /// one transaction per batch; reads reports and trace lists back. While the database is
 /// away, events are held (up to `DriverOptions::retry_capacity`) and written when it
 /// returns; beyond that they are dropped and counted.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+///
+/// osprof_sqlx::register_drivers();
+/// let path = std::env::temp_dir().join(format!("osprof-storage-{}.db", std::process::id()));
+/// let driver = osprof_core::notifier::try_create(
+///     &format!("sqlite://{}", path.display()),
+///     &DriverOptions::new("nova", "api"),
+/// )
+/// .unwrap();
+/// osprof_core::notifier::set_shared(driver.clone());
+/// let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+/// drop(osprof_core::Trace::new("wsgi", None));
+/// osprof_core::clean();
+/// osprof_core::notifier::flush();
+/// let report = driver.get_report(&base_id).unwrap();
+/// assert_eq!(report["children"][0]["info"]["name"], "wsgi");
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub struct SqlStorage {
     dialect: Dialect,
     runtime: tokio::runtime::Runtime,
@@ -65,6 +85,19 @@ impl std::fmt::Debug for SqlStorage {
 /// Makes `notifier::create` (and `config::init_from_conf`) accept `sqlite://`,
 /// `postgresql://` (or `postgres://`) and `mysql://` connection strings, with OSProfiler's
 /// `+driver` suffixes (`mysql+pymysql://`) too. `TracedPool` calls it for you.
+///
+/// ```
+/// use osprof_core::config::{self, ProfilerConfig};
+///
+/// osprof_sqlx::register_drivers();
+/// let path = std::env::temp_dir().join(format!("osprof-conf-{}.db", std::process::id()));
+/// let mut conf = ProfilerConfig::default();
+/// conf.enabled = true;
+/// conf.connection_string = format!("sqlite://{}", path.display());
+/// config::init_from_conf(&conf, "nova", "api", None);
+/// assert_eq!(osprof_core::notifier::get().name(), "sql");
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn register_drivers() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
@@ -77,6 +110,18 @@ pub fn register_drivers() {
 impl SqlStorage {
     /// Connects to the database of `connection_string` and creates the `data` table if it
     /// is missing. An SQLite file is created if it does not exist.
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    /// use osprof_sqlx::SqlStorage;
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-open-{}.db", std::process::id()));
+    /// let storage = SqlStorage::open(&format!("sqlite://{}", path.display()), &DriverOptions::default()).unwrap();
+    /// osprof_core::notifier::set(storage);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let error = SqlStorage::open("postgresql://nobody@127.0.0.1:1/nowhere", &DriverOptions::default()).unwrap_err();
+    /// assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<SqlStorage, Error> {
         let failed = |message: String| Error::Driver {
             driver: "sql",

@@ -1,5 +1,5 @@
 //! The wrapper hands sqlx the query's own parts: prepared-statement caching and
-//! `persistent(false)` behave exactly as on a bare connection, and the `query!` macros work.
+//! `persistent(false)` behave exactly as on a bare connection (the `query!` macros: macros.rs).
 
 use osprof_core::FutureExt;
 use osprof_sqlx::TracedPool;
@@ -59,24 +59,4 @@ async fn statement_caching_is_unchanged() {
         [1, 1, 1],
         "reused once prepared; not cached when not persistent"
     );
-}
-
-#[tokio::test]
-async fn the_query_macros_take_a_traced_pool() {
-    let pool = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:")
-        .await
-        .unwrap();
-    let row = sqlx::query!(r#"SELECT 40 + 2 AS "answer!: i64""#)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(row.answer, 42);
-    struct Answer {
-        answer: i64,
-    }
-    let answer = sqlx::query_as!(Answer, r#"SELECT 7 AS "answer!: i64""#)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(answer.answer, 7);
 }

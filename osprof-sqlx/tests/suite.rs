@@ -5,32 +5,8 @@
 mod common;
 
 use futures_util::TryStreamExt;
-use osprof_core::FutureExt;
 use osprof_sqlx::TracedPool;
 use serde_json::{Value, json};
-
-/// Runs `body` inside a fresh trace and returns the trace's events.
-async fn traced<F: std::future::Future<Output = ()>>(body: F) -> Vec<Value> {
-    common::install_sink();
-    osprof_core::config::set_trace_sql(true);
-    let base_id = async move {
-        let base_id = osprof_core::init("key", None, None).base_id().to_owned();
-        body.await;
-        osprof_core::clean();
-        base_id
-    }
-    .in_current_trace()
-    .await;
-    common::events_of(&base_id)
-}
-
-fn statements(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["name"] == "db-start")
-        .map(|e| e["info"]["db"]["statement"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 fn stop_of<'a>(events: &'a [Value], statement: &str) -> &'a Value {
     let start = events
@@ -63,7 +39,7 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_plain_query_is_a_db_span_with_its_statement_and_rows() {
                 let pool = pool().await;
-                let events = traced(async {
+                let events = common::traced_async(async {
                     let rows = sqlx::query("SELECT 1 UNION ALL SELECT 2").fetch_all(&pool).await.unwrap();
                     assert_eq!(rows.len(), 2);
                 })
@@ -77,7 +53,7 @@ macro_rules! suite {
             async fn transactions_commit_and_roll_back_traced() {
                 let pool = pool().await;
                 let marker: i64 = std::process::id().into();
-                let events = traced(async {
+                let events = common::traced_async(async {
                     let mut tx = pool.begin().await.unwrap();
                     sqlx::query($insert).bind(marker).bind("kept").execute(&mut *tx).await.unwrap();
                     tx.commit().await.unwrap();
@@ -86,7 +62,7 @@ macro_rules! suite {
                     tx.rollback().await.unwrap();
                 })
                 .await;
-                assert_eq!(statements(&events), [$insert, $insert]);
+                assert_eq!(common::db_statements(&events), [$insert, $insert]);
                 assert_eq!(stop_of(&events, $insert)["info"]["db"]["result"]["rows_affected"], 1);
                 let undone: Vec<(i64,)> = sqlx::query_as(concat!("SELECT CAST(id AS BIGINT) FROM ", $table, " WHERE name = 'undone'"))
                     .fetch_all(&pool)
@@ -98,20 +74,20 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_pooled_connection_is_traced() {
                 let pool = pool().await;
-                let events = traced(async {
+                let events = common::traced_async(async {
                     let mut conn = pool.acquire().await.unwrap();
                     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await.unwrap();
                     assert_eq!(one, 1);
                 })
                 .await;
-                assert_eq!(statements(&events), ["SELECT 1"]);
+                assert_eq!(common::db_statements(&events), ["SELECT 1"]);
                 assert_eq!(common::tree(&events), "db\n");
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_stream_read_fully_or_dropped_early_stops_its_span() {
                 let pool = pool().await;
-                let events = traced(async {
+                let events = common::traced_async(async {
                     let all: Vec<_> = sqlx::query("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
                         .fetch(&pool)
                         .try_collect()
@@ -130,7 +106,7 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_query_stops_with_the_error_and_its_code() {
                 let pool = pool().await;
-                let events = traced(async {
+                let events = common::traced_async(async {
                     let error = sqlx::query("SELECT * FROM no_such_table").fetch_all(&pool).await.unwrap_err();
                     assert!(matches!(error, sqlx::Error::Database(_)));
                 })
@@ -141,6 +117,34 @@ macro_rules! suite {
                 assert!(stop["info"]["db"]["code"].is_string(), "{stop}");
                 assert!(stop["info"]["db"]["original_exception"].is_string());
                 assert!(stop["info"]["db"]["chained_exception"].is_string());
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn parameters_are_hidden_unless_the_pool_records_them() {
+                let hidden = pool().await;
+                let shown = hidden.clone().record_params(true);
+                let events = common::traced_async(async {
+                    let mut tx = hidden.begin().await.unwrap();
+                    sqlx::query($insert).bind(7_i64).bind("hidden-secret").execute(&mut *tx).await.unwrap();
+                    tx.rollback().await.unwrap();
+                    let mut tx = shown.begin().await.unwrap();
+                    sqlx::query($insert).bind(-8_i64).bind("shown \"text\"").execute(&mut *tx).await.unwrap();
+                    sqlx::query($insert).bind(9_i64).bind(Option::<String>::None).execute(&mut *tx).await.unwrap();
+                    tx.rollback().await.unwrap();
+                    let mut conn = shown.acquire().await.unwrap();
+                    sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+                })
+                .await;
+                let params: Vec<Value> = events
+                    .iter()
+                    .filter(|e| e["name"] == "db-start")
+                    .map(|e| e["info"]["db"]["params"].clone())
+                    .collect();
+                assert_eq!(
+                    params,
+                    [json!({}), json!({"1": -8, "2": "shown \"text\""}), json!({"1": 9, "2": null}), json!({})]
+                );
+                assert!(!serde_json::to_string(&events).unwrap().contains("hidden-secret"));
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

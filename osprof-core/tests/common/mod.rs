@@ -102,6 +102,31 @@ pub fn traced(f: impl FnOnce()) -> Vec<Value> {
     events_of(profiler.base_id())
 }
 
+/// Runs `body` inside a fresh trace, with SQL tracing on, and returns the trace's payloads.
+pub async fn traced_async(body: impl std::future::Future<Output = ()>) -> Vec<Value> {
+    use osprof_core::FutureExt;
+    install_sink();
+    osprof_core::config::set_trace_sql(true);
+    let base_id = async move {
+        let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+        body.await;
+        osprof_core::clean();
+        base_id
+    }
+    .in_current_trace()
+    .await;
+    events_of(&base_id)
+}
+
+/// The statements of the `db` spans in `events`, in start order.
+pub fn db_statements(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["name"] == "db-start")
+        .map(|e| e["info"]["db"]["statement"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A two-worker multi-thread runtime, so that tasks move between threads.
 pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
