@@ -1,4 +1,19 @@
 //! The `tracing` bridge: `tracing` spans and events inside an osprof trace become osprof spans.
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! #[tracing::instrument]
+//! fn parse(input: &str) -> usize {
+//!     input.len()
+//! }
+//!
+//! let subscriber = tracing_subscriber::registry().with(osprof_core::bridge::OsprofLayer::new());
+//! tracing::subscriber::set_global_default(subscriber).unwrap();
+//! osprof_core::init("key", None, None);
+//! parse("[]"); // a `parse` span of the trace
+//! osprof_core::clean();
+//! ```
 
 use std::sync::Mutex;
 
@@ -38,6 +53,17 @@ pub struct OsprofLayer {
 
 impl OsprofLayer {
     /// The layer; add it to a `tracing_subscriber::registry()`.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let subscriber = tracing_subscriber::registry().with(osprof_core::bridge::OsprofLayer::new());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     osprof_core::init("key", None, None);
+    ///     tracing::info_span!("parse").in_scope(|| {}); // an osprof span of this trace
+    ///     osprof_core::clean();
+    /// });
+    /// ```
     pub fn new() -> OsprofLayer {
         OsprofLayer::default()
     }

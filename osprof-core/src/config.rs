@@ -1,5 +1,15 @@
 //! Configuration (SPEC §6): OSProfiler's `[profiler]` options, from TOML and `OSPROF_*`
 //! environment variables, and `init_from_conf`, which applies them at start-up.
+//!
+//! ```
+//! use osprof_core::config::{self, ProfilerConfig};
+//!
+//! let conf = ProfilerConfig::from_toml("[profiler]\nenabled = true\ntrace_sql = true\nconnection_string = \"file:///tmp/osprof-config-example.jsonl\"")
+//!     .and_then(ProfilerConfig::with_env)
+//!     .unwrap();
+//! config::init_from_conf(&conf, "nova", "api", None);
+//! assert!(config::trace_sql());
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -69,6 +79,14 @@ impl Default for ProfilerConfig {
 }
 
 /// A configuration value that cannot be used, named by its key.
+///
+/// ```
+/// use osprof_core::config::{ConfigError, ProfilerConfig};
+///
+/// let error = ProfilerConfig::from_toml("[profiler]\nenabeld = true").unwrap_err();
+/// assert!(matches!(&error, ConfigError::UnknownKey { key, .. } if key == "profiler.enabeld"));
+/// assert!(error.to_string().starts_with("unknown option `profiler.enabeld`"), "{error}");
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -144,6 +162,20 @@ impl Raw<'_> {
 
 impl ProfilerConfig {
     /// Reads the `[profiler]` table of a TOML text; missing options keep their defaults.
+    ///
+    /// ```
+    /// let config = osprof_core::config::ProfilerConfig::from_toml(
+    ///     r#"
+    ///     [profiler]
+    ///     enabled = true
+    ///     connection_string = "redis://127.0.0.1:6379"
+    ///     "#,
+    /// )
+    /// .unwrap();
+    /// assert!(config.enabled);
+    /// assert_eq!(config.connection_string, "redis://127.0.0.1:6379");
+    /// assert!(!config.trace_sql, "missing options keep their defaults");
+    /// ```
     pub fn from_toml(text: &str) -> Result<ProfilerConfig, ConfigError> {
         let mut config = ProfilerConfig::default();
         config.apply_toml(text, "the configuration")?;
@@ -151,6 +183,18 @@ impl ProfilerConfig {
     }
 
     /// [`from_toml`](Self::from_toml) on a file.
+    ///
+    /// ```
+    /// use osprof_core::config::{ConfigError, ProfilerConfig};
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[profiler]\ntrace_sql = true\n").unwrap();
+    /// assert!(ProfilerConfig::from_toml_file(&path).unwrap().trace_sql);
+    /// std::fs::remove_file(&path).unwrap();
+    ///
+    /// let missing = ProfilerConfig::from_toml_file(&path).unwrap_err();
+    /// assert!(matches!(missing, ConfigError::Read { .. }));
+    /// ```
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<ProfilerConfig, ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
@@ -213,6 +257,14 @@ impl ProfilerConfig {
     }
 
     /// [`with_env_vars`](Self::with_env_vars) on this process's environment.
+    ///
+    /// ```
+    /// // Options from the file, then `OSPROF_*` variables on top (as a deployment sets them).
+    /// let config = osprof_core::config::ProfilerConfig::from_toml("[profiler]\nenabled = false")
+    ///     .and_then(|config| config.with_env())
+    ///     .unwrap_or_else(|error| panic!("bad profiler configuration: {error}"));
+    /// # let _ = config;
+    /// ```
     pub fn with_env(self) -> Result<ProfilerConfig, ConfigError> {
         self.with_env_vars(std::env::vars())
     }
@@ -324,6 +376,14 @@ impl ProfilerConfig {
     }
 
     /// The options drivers take, for `project`'s `service`.
+    ///
+    /// ```
+    /// let mut config = osprof_core::config::ProfilerConfig::default();
+    /// config.filter_error_trace = true;
+    /// let options = config.driver_options("nova", "api");
+    /// assert_eq!((options.project.as_str(), options.service.as_str()), ("nova", "api"));
+    /// assert!(options.filter_error_trace);
+    /// ```
     pub fn driver_options(&self, project: &str, service: &str) -> DriverOptions {
         let mut options = DriverOptions::new(project, service);
         options.filter_error_trace = self.filter_error_trace;
@@ -336,11 +396,24 @@ impl ProfilerConfig {
 static TRACE_SQL: AtomicBool = AtomicBool::new(false);
 
 /// Switches SQL tracing on or off at run time, for every traced pool in the process.
+///
+/// ```
+/// osprof_core::config::set_trace_sql(true);
+/// assert!(osprof_core::config::trace_sql());
+/// osprof_core::config::set_trace_sql(false);
+/// assert!(!osprof_core::config::trace_sql());
+/// ```
 pub fn set_trace_sql(enabled: bool) {
     TRACE_SQL.store(enabled, Ordering::Relaxed);
 }
 
 /// Whether SQL queries become spans (off until [`set_trace_sql`] or [`init_from_conf`]).
+///
+/// ```
+/// // What a database integration checks before making a `db` span.
+/// let record = osprof_core::config::trace_sql() && osprof_core::is_active();
+/// assert!(!record, "off by default, and no trace is active");
+/// ```
 #[inline]
 pub fn trace_sql() -> bool {
     TRACE_SQL.load(Ordering::Relaxed)

@@ -1,6 +1,16 @@
 //! The error type of osprof's fallible operations.
 
 /// What can go wrong when talking to a driver.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+/// use osprof_core::{Error, notifier};
+///
+/// match notifier::try_create("carrier-pigeon://", &DriverOptions::default()) {
+///     Err(Error::DriverNotFound { connection_string }) => assert_eq!(connection_string, "carrier-pigeon://"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

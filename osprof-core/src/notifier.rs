@@ -2,6 +2,18 @@
 //!
 //! Traced threads only record compact events; a background thread builds the payloads and
 //! hands them to the sink in batches. The default sink is a no-op.
+//!
+//! ```
+//! use osprof_core::notifier::{self, DeliveryOptions, Overflow};
+//!
+//! notifier::configure(DeliveryOptions::default().with_overflow(Overflow::DropNewest));
+//! notifier::set(|payload: &serde_json::Value| println!("{payload}"));
+//! osprof_core::init("key", None, None);
+//! drop(osprof_core::Trace::new("work", None));
+//! osprof_core::clean();
+//! notifier::flush();
+//! assert_eq!(notifier::stats().delivered, 2);
+//! ```
 
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -16,6 +28,34 @@ pub use crate::record::{DeliveryOptions, Overflow};
 ///
 /// Only [`notify`](Driver::notify) is required; a closure `Fn(&Value)` is a driver too.
 /// Drivers that store traces also answer the read methods.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use osprof_core::notifier::{self, Driver};
+///
+/// /// Counts payloads.
+/// #[derive(Default)]
+/// struct Counter(AtomicUsize);
+///
+/// impl Driver for Counter {
+///     fn notify(&self, _payload: &serde_json::Value) -> Result<(), osprof_core::Error> {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     }
+///     fn name(&self) -> &'static str {
+///         "counter"
+///     }
+/// }
+///
+/// let counter = Arc::new(Counter::default());
+/// notifier::set_shared(counter.clone());
+/// osprof_core::init("key", None, None);
+/// drop(osprof_core::Trace::new("work", None));
+/// osprof_core::clean();
+/// notifier::flush();
+/// assert_eq!(counter.0.load(Ordering::Relaxed), 2, "a start and a stop");
+/// ```
 pub trait Driver: Send + Sync + 'static {
     /// Takes one payload.
     fn notify(&self, payload: &Value) -> Result<(), Error>;
@@ -93,6 +133,30 @@ where
 ///
 /// Each payload is built when asked for and is valid until the next call to
 /// [`next`](Batch::next): clone it (or serialise it) to keep it.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use osprof_core::notifier::{self, Batch, Driver};
+///
+/// /// Keeps the event names, one lock per batch rather than per payload.
+/// #[derive(Default)]
+/// struct Names(Mutex<Vec<String>>);
+///
+/// impl Driver for Names {
+///     fn notify(&self, payload: &serde_json::Value) -> Result<(), osprof_core::Error> {
+///         self.0.lock().unwrap().push(payload["name"].to_string());
+///         Ok(())
+///     }
+///     fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), osprof_core::Error> {
+///         let mut names = self.0.lock().unwrap();
+///         while let Some(payload) = batch.next() {
+///             names.push(payload["name"].to_string());
+///         }
+///         Ok(())
+///     }
+/// }
+/// notifier::set(Names::default());
+/// ```
 pub struct Batch<'a> {
     builder: &'a mut PayloadBuilder,
     events: &'a mut dyn Iterator<Item = RawEvent>,
@@ -115,6 +179,22 @@ impl<'a> Batch<'a> {
     }
 
     /// The next payload, or `None` at the end of the batch.
+    ///
+    /// ```
+    /// use osprof_core::notifier::Batch;
+    ///
+    /// /// The trace ids of the payloads that carry an error.
+    /// fn failed_spans(batch: &mut Batch<'_>) -> Vec<String> {
+    ///     let mut failed = Vec::new();
+    ///     while let Some(payload) = batch.next() {
+    ///         if payload["info"].get("etype").is_some() {
+    ///             failed.push(payload["trace_id"].as_str().unwrap_or_default().to_owned());
+    ///         }
+    ///     }
+    ///     failed
+    /// }
+    /// # let _ = failed_spans;
+    /// ```
     #[allow(clippy::should_implement_trait)] // a lending iterator: `Iterator` cannot express it
     pub fn next(&mut self) -> Option<&Value> {
         let event = self.events.next()?;
@@ -125,6 +205,20 @@ impl<'a> Batch<'a> {
     /// The next payload as JSON text, or `None` at the end of the batch: exactly what
     /// `serde_json::to_string` makes of the value [`next`](Batch::next) would give, written
     /// straight from the recorded event. Drivers that store text should use this.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use osprof_core::notifier::Batch;
+    ///
+    /// /// JSON lines, as a file or socket driver writes them.
+    /// fn write_lines(batch: &mut Batch<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    ///     while let Some(json) = batch.next_json() {
+    ///         writeln!(out, "{json}")?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # let _ = write_lines;
+    /// ```
     pub fn next_json(&mut self) -> Option<&str> {
         let event = self.events.next()?;
         self.remaining -= 1;
@@ -133,11 +227,35 @@ impl<'a> Batch<'a> {
     }
 
     /// How many payloads are left.
+    ///
+    /// ```
+    /// use osprof_core::notifier::Batch;
+    ///
+    /// fn collect(batch: &mut Batch<'_>) -> Vec<serde_json::Value> {
+    ///     let mut payloads = Vec::with_capacity(batch.len());
+    ///     while let Some(payload) = batch.next() {
+    ///         payloads.push(payload.clone());
+    ///     }
+    ///     payloads
+    /// }
+    /// # let _ = collect;
+    /// ```
     pub fn len(&self) -> usize {
         self.remaining
     }
 
     /// True when no payload is left.
+    ///
+    /// ```
+    /// use osprof_core::notifier::Batch;
+    ///
+    /// fn skip_rest(batch: &mut Batch<'_>) {
+    ///     while !batch.is_empty() {
+    ///         batch.next();
+    ///     }
+    /// }
+    /// # let _ = skip_rest;
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.remaining == 0
     }
@@ -158,6 +276,17 @@ pub fn set(driver: impl Driver) {
 }
 
 /// [`set`] for a driver that is shared already.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+/// use osprof_core::notifier;
+///
+/// let path = std::env::temp_dir().join(format!("osprof-shared-{}.jsonl", std::process::id()));
+/// let driver = notifier::create(&format!("file://{}", path.display()), &DriverOptions::default());
+/// notifier::set_shared(driver.clone()); // keep a handle to read traces back
+/// assert_eq!(driver.name(), "file");
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn set_shared(driver: Arc<dyn Driver>) {
     *SINK.write().unwrap_or_else(PoisonError::into_inner) = Some(driver);
 }
@@ -210,6 +339,14 @@ pub fn create(connection_string: &str, options: &crate::drivers::DriverOptions) 
 }
 
 /// Puts the default no-op sink back.
+///
+/// ```
+/// use osprof_core::notifier;
+///
+/// notifier::set(|_: &serde_json::Value| {});
+/// notifier::reset();
+/// assert_eq!(notifier::get().name(), "no-op");
+/// ```
 pub fn reset() {
     *SINK.write().unwrap_or_else(PoisonError::into_inner) = None;
 }
@@ -220,6 +357,21 @@ pub(crate) fn current_sink() -> Option<Arc<dyn Driver>> {
 }
 
 /// The current sink, for reading traces back (the no-op sink answers `Unsupported`).
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+/// use osprof_core::notifier;
+///
+/// let path = std::env::temp_dir().join(format!("osprof-get-{}.jsonl", std::process::id()));
+/// notifier::set_shared(notifier::create(&format!("file://{}", path.display()), &DriverOptions::default()));
+/// let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+/// drop(osprof_core::Trace::new("work", None));
+/// osprof_core::clean();
+/// notifier::flush();
+/// let report = notifier::get().get_report(&base_id).unwrap();
+/// assert_eq!(report["children"][0]["info"]["name"], "work");
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn get() -> Arc<dyn Driver> {
     current_sink().unwrap_or_else(|| Arc::new(Noop))
 }
@@ -252,11 +404,32 @@ pub(crate) fn flush_driver() {
 /// sink, and the sink's own [`Driver::flush`] has run.
 ///
 /// Call it before a short-lived program exits. Called from inside a sink it returns at once.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use osprof_core::notifier;
+///
+/// let names = Arc::new(Mutex::new(Vec::new()));
+/// let sink = names.clone();
+/// notifier::set(move |payload: &serde_json::Value| sink.lock().unwrap().push(payload["name"].to_string()));
+/// osprof_core::init("key", None, None);
+/// drop(osprof_core::Trace::new("work", None));
+/// osprof_core::clean();
+/// notifier::flush(); // before the process exits, or before reading the store
+/// assert_eq!(names.lock().unwrap().len(), 2);
+/// ```
 pub fn flush() {
     crate::delivery::flush();
 }
 
 /// Counts of what happened to recorded events since the process started.
+///
+/// ```
+/// let stats = osprof_core::notifier::stats();
+/// if stats.dropped + stats.failed > 0 {
+///     eprintln!("{} trace events were lost ({} delivered)", stats.dropped + stats.failed, stats.delivered);
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryStats {
@@ -291,6 +464,14 @@ pub fn configure(options: DeliveryOptions) {
 }
 
 /// The options in force.
+///
+/// ```
+/// use osprof_core::notifier::{self, Overflow};
+///
+/// let options = notifier::options();
+/// assert!(options.buffer_capacity >= 2);
+/// assert!(matches!(options.overflow, Overflow::Block { .. } | Overflow::DropNewest));
+/// ```
 pub fn options() -> DeliveryOptions {
     crate::record::current_options()
 }

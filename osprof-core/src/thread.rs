@@ -1,4 +1,13 @@
 //! `std::thread::spawn` that takes the current trace along.
+//!
+//! ```
+//! osprof_core::init("key", None, None);
+//! let worker = osprof_core::thread::spawn(|| {
+//!     let _span = osprof_core::Trace::new("resize", None); // a child of the caller's span
+//! });
+//! worker.join().unwrap();
+//! osprof_core::clean();
+//! ```
 
 use std::thread::JoinHandle;
 

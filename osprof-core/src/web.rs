@@ -3,6 +3,18 @@
 //! Only a caller that knows one of the service's HMAC keys can start a trace in it:
 //! `X-Trace-Info` carries `{"base_id", "parent_id"}` as URL-safe base64 of Python-style JSON,
 //! `X-Trace-HMAC` the lowercase hex HMAC of that base64 text.
+//!
+//! ```
+//! use osprof_core::web;
+//!
+//! // Caller: signed headers for the current span.
+//! let profiler = osprof_core::init("SECRET_KEY", None, None);
+//! let headers = web::get_trace_id_headers();
+//! osprof_core::clean();
+//! // Callee: verifies them with its keys, then joins the trace.
+//! let trace = web::signed_unpack(&headers[web::X_TRACE_INFO], &headers[web::X_TRACE_HMAC], &["SECRET_KEY"]).unwrap();
+//! assert_eq!(trace["base_id"], profiler.base_id());
+//! ```
 
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -15,16 +27,51 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The header carrying the trace ids.
+///
+/// ```
+/// use osprof_core::web::{X_TRACE_HMAC, X_TRACE_INFO, get_trace_id_headers};
+///
+/// osprof_core::init("key", None, None);
+/// let headers = get_trace_id_headers();
+/// assert!(headers.contains_key(X_TRACE_INFO) && headers.contains_key(X_TRACE_HMAC));
+/// osprof_core::clean();
+/// ```
 pub const X_TRACE_INFO: &str = "X-Trace-Info";
 /// The header carrying the HMAC of [`X_TRACE_INFO`].
+///
+/// ```
+/// use osprof_core::web::{X_TRACE_HMAC, X_TRACE_INFO, signed_unpack};
+///
+/// // A server reads both headers and verifies them together.
+/// fn trace_of(headers: &std::collections::HashMap<String, String>) -> Option<serde_json::Value> {
+///     signed_unpack(headers.get(X_TRACE_INFO)?, headers.get(X_TRACE_HMAC)?, &["SECRET_KEY"])
+/// }
+/// assert!(trace_of(&Default::default()).is_none());
+/// ```
 pub const X_TRACE_HMAC: &str = "X-Trace-HMAC";
 
 /// The longest `X-Trace-Info` accepted: ids are short, so anything longer is refused before
 /// any decoding (and before any allocation that depends on it).
+///
+/// ```
+/// use osprof_core::web::{MAX_TRACE_INFO_LEN, signed_unpack};
+///
+/// let oversized = "A".repeat(MAX_TRACE_INFO_LEN + 1);
+/// assert!(signed_unpack(&oversized, "00", &["SECRET_KEY"]).is_none(), "refused before decoding");
+/// ```
 pub const MAX_TRACE_INFO_LEN: usize = 1024;
 
 /// The HMAC digest that signs outgoing headers. Incoming ones are verified with either,
 /// chosen by the length of the hex digest.
+///
+/// ```
+/// use osprof_core::web::{HmacAlgorithm, signed_pack_with, signed_unpack};
+///
+/// let data = serde_json::json!({"base_id": "b", "parent_id": "p"});
+/// let (info, hmac) = signed_pack_with(&data, "key", HmacAlgorithm::Sha256);
+/// assert_eq!(hmac.len(), 64);
+/// assert_eq!(signed_unpack(&info, &hmac, &["key"]).unwrap()["base_id"], "b");
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HmacAlgorithm {
     /// HMAC-SHA1, as OSProfiler: the choice that Python services accept.
@@ -99,6 +146,13 @@ pub fn signed_pack(data: &Value, hmac_key: &str) -> (String, String) {
 }
 
 /// [`signed_pack`] with a chosen digest.
+///
+/// ```
+/// use osprof_core::web::{HmacAlgorithm, signed_pack, signed_pack_with};
+///
+/// let data = serde_json::json!({"base_id": "b", "parent_id": "p"});
+/// assert_eq!(signed_pack_with(&data, "key", HmacAlgorithm::Sha1), signed_pack(&data, "key"));
+/// ```
 pub fn signed_pack_with(
     data: &Value,
     hmac_key: &str,
@@ -182,6 +236,16 @@ pub fn get_trace_id_headers() -> std::collections::HashMap<&'static str, String>
 }
 
 /// [`get_trace_id_headers`] signed with a chosen digest.
+///
+/// ```
+/// use osprof_core::web::{HmacAlgorithm, X_TRACE_HMAC, get_trace_id_headers_with};
+///
+/// osprof_core::init("key", None, None);
+/// let headers = get_trace_id_headers_with(HmacAlgorithm::Sha256);
+/// assert_eq!(headers[X_TRACE_HMAC].len(), 64);
+/// osprof_core::clean();
+/// assert!(get_trace_id_headers_with(HmacAlgorithm::Sha256).is_empty(), "no trace, no headers");
+/// ```
 pub fn get_trace_id_headers_with(
     algorithm: HmacAlgorithm,
 ) -> std::collections::HashMap<&'static str, String> {
@@ -238,12 +302,23 @@ where
 
 /// Turns trace headers off for every server layer in the process: all requests are served
 /// untraced. OSProfiler's `web.disable`.
+///
+/// ```
+/// osprof_core::web::disable();
+/// assert!(!osprof_core::web::is_enabled(true), "overrides a layer's own setting");
+/// ```
 pub fn disable() {
     SWITCH.store(SWITCH_OFF, Ordering::Release);
 }
 
 /// Whether a layer whose own setting is `instance` honours trace headers: the process-wide
 /// switch when [`enable`] or [`disable`] was called, else `instance`.
+///
+/// ```
+/// // Before `enable` or `disable`, each layer's own setting decides.
+/// assert!(osprof_core::web::is_enabled(true));
+/// assert!(!osprof_core::web::is_enabled(false));
+/// ```
 #[inline]
 pub fn is_enabled(instance: bool) -> bool {
     match SWITCH.load(Ordering::Acquire) {
@@ -255,6 +330,13 @@ pub fn is_enabled(instance: bool) -> bool {
 
 /// The keys a layer whose own keys are `instance` verifies with: those given to [`enable`],
 /// when there were any, else `instance`.
+///
+/// ```
+/// let own = ["layer-key".to_owned()];
+/// assert_eq!(osprof_core::web::hmac_keys(&own), ["layer-key"]);
+/// osprof_core::web::enable(["rotated-key"]);
+/// assert_eq!(osprof_core::web::hmac_keys(&own), ["rotated-key"]);
+/// ```
 pub fn hmac_keys(instance: &[String]) -> Vec<String> {
     let global = KEYS.read().unwrap_or_else(PoisonError::into_inner);
     if global.is_empty() {

@@ -31,6 +31,17 @@ pub fn add_trace_headers(headers: &mut HeaderMap) -> bool {
 }
 
 /// [`add_trace_headers`] signed with a chosen digest.
+///
+/// ```
+/// use http::HeaderMap;
+/// use osprof_core::web::HmacAlgorithm;
+///
+/// osprof_core::init("key", None, None);
+/// let mut headers = HeaderMap::new();
+/// assert!(osprof_http::add_trace_headers_with(&mut headers, HmacAlgorithm::Sha256));
+/// assert_eq!(headers["x-trace-hmac"].len(), 64, "a SHA-256 digest in hex");
+/// osprof_core::clean();
+/// ```
 pub fn add_trace_headers_with(headers: &mut HeaderMap, algorithm: HmacAlgorithm) -> bool {
     let signed = web::get_trace_id_headers_with(algorithm);
     let mut added = false;

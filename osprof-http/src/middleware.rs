@@ -28,6 +28,17 @@ pub struct TraceMiddleware {
 
 impl TraceMiddleware {
     /// Signs with `algorithm` instead of HMAC-SHA1 (which Python services require).
+    ///
+    /// ```
+    /// use osprof_core::web::HmacAlgorithm;
+    /// use osprof_http::TraceMiddleware;
+    ///
+    /// // For callees that all verify HMAC-SHA256 (Python OSProfiler services need SHA-1).
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(TraceMiddleware::with_algorithm(HmacAlgorithm::Sha256))
+    ///     .build();
+    /// # let _ = client;
+    /// ```
     pub fn with_algorithm(algorithm: HmacAlgorithm) -> TraceMiddleware {
         TraceMiddleware { algorithm }
     }

@@ -45,6 +45,16 @@ pub struct TraceLayer {
 
 impl TraceLayer {
     /// A layer that honours headers signed with any of `hmac_keys`, tried in order.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use osprof_http::TraceLayer;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/v2/servers", get(|| async { "[]" }))
+    ///     .layer(TraceLayer::new(["SECRET_KEY"]));
+    /// # let _ = app;
+    /// ```
     pub fn new<I>(hmac_keys: I) -> TraceLayer
     where
         I: IntoIterator,
@@ -58,6 +68,30 @@ impl TraceLayer {
 
     /// Whether the layer honours trace headers at all (on by default); the process-wide
     /// switch of [`osprof_core::web`] takes precedence.
+    ///
+    /// ```
+    /// use http::{Request, Response};
+    /// use http_body_util::BodyExt;
+    /// use osprof_http::TraceLayer;
+    /// use tower::{ServiceBuilder, ServiceExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let service = ServiceBuilder::new()
+    ///     .layer(TraceLayer::new(["key"]).enabled(false))
+    ///     .service_fn(|_: Request<String>| async {
+    ///         let traced = osprof_core::is_active().to_string();
+    ///         Ok::<_, std::convert::Infallible>(Response::new(traced))
+    ///     });
+    /// // A correctly signed request...
+    /// osprof_core::init("key", None, None);
+    /// let mut request = Request::new(String::new());
+    /// osprof_http::add_trace_headers(request.headers_mut());
+    /// osprof_core::clean();
+    /// // ...is served untraced by a disabled layer.
+    /// let body = service.oneshot(request).await.unwrap().into_body().collect().await.unwrap();
+    /// assert_eq!(&body.to_bytes()[..], b"false");
+    /// # });
+    /// ```
     pub fn enabled(mut self, enabled: bool) -> TraceLayer {
         self.enabled = enabled;
         self
@@ -76,6 +110,17 @@ impl<S> Layer<S> for TraceLayer {
 }
 
 /// The service made by [`TraceLayer`].
+///
+/// ```
+/// use osprof_http::{TraceLayer, TraceService};
+/// use tower::Layer;
+///
+/// let handler = tower::service_fn(|_: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+/// });
+/// let service: TraceService<_> = TraceLayer::new(["key"]).layer(handler);
+/// # let _ = service;
+/// ```
 #[derive(Clone, Debug)]
 pub struct TraceService<S> {
     inner: S,
@@ -141,6 +186,19 @@ where
 
 pin_project! {
     /// The response future of [`TraceService`]: polls the handler inside the request's trace.
+    ///
+    /// ```
+    /// use osprof_http::{ResponseFuture, TraceLayer};
+    /// use tower::{Layer, Service, ServiceExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let mut service = TraceLayer::new(["key"]).layer(tower::service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+    /// }));
+    /// let future: ResponseFuture<_> = service.ready().await.unwrap().call(http::Request::new(String::new()));
+    /// assert_eq!(future.await.unwrap().status(), 200);
+    /// # });
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         future: F,
@@ -173,6 +231,25 @@ where
 pin_project! {
     /// A response body that is polled inside its request's trace and ends the trace when it
     /// ends (or is dropped).
+    ///
+    /// ```
+    /// use http_body_util::BodyExt;
+    /// use osprof_http::{TraceLayer, TracedBody};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let service = ServiceBuilder::new()
+    ///     .layer(TraceLayer::new(["key"]))
+    ///     .service_fn(|_: http::Request<String>| async {
+    ///         Ok::<_, std::convert::Infallible>(http::Response::new(String::from("[]")))
+    ///     });
+    /// let response: http::Response<TracedBody<String>> =
+    ///     service.oneshot(http::Request::new(String::new())).await.unwrap();
+    /// // The request's span (if it joined a trace) ends once the body is read to its end.
+    /// let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// assert_eq!(&body[..], b"[]");
+    /// # });
+    /// ```
     pub struct TracedBody<B> {
         #[pin]
         inner: B,

@@ -64,6 +64,36 @@ pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Options: `name`, `info(...)`, `hide_args`, `hide_result`, `trace_private`,
 /// `trace_static_methods`, `allow_multiple_trace`, `crate`.
+///
+/// ```
+/// use osprof_core::trace_impl;
+///
+/// struct Store;
+///
+/// #[trace_impl(name = "store", hide_args)]
+/// impl Store {
+///     /// Traced: public, with a receiver.
+///     pub fn get(&self, id: u32) -> Option<String> {
+///         self.lookup(id)
+///     }
+///
+///     /// Not traced: private (`trace_private` would include it).
+///     fn lookup(&self, id: u32) -> Option<String> {
+///         (id == 1).then(|| "one".to_owned())
+///     }
+///
+///     /// Not traced: opted out.
+///     #[no_trace]
+///     pub fn capacity(&self) -> usize {
+///         1
+///     }
+/// }
+///
+/// osprof_core::init("key", None, None);
+/// assert_eq!(Store.get(1).as_deref(), Some("one"));
+/// assert_eq!(Store.capacity(), 1);
+/// osprof_core::clean();
+/// ```
 #[proc_macro_attribute]
 pub fn trace_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());

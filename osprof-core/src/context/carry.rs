@@ -44,6 +44,17 @@ pin_project! {
     /// A future that runs in its own trace context, whichever thread polls it.
     ///
     /// Made by [`FutureExt::in_current_trace`].
+    ///
+    /// ```
+    /// use osprof_core::{FutureExt, InTrace};
+    ///
+    /// osprof_core::init("key", None, None);
+    /// let task: InTrace<_> = async { osprof_core::is_active() }.in_current_trace();
+    /// osprof_core::clean();
+    /// // The future took a copy of the trace: it still runs inside it.
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert!(runtime.block_on(task));
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct InTrace<F> {
         #[pin]
@@ -63,6 +74,22 @@ impl<F: Future> Future for InTrace<F> {
 }
 
 /// Trace helpers for every future.
+///
+/// ```
+/// use osprof_core::FutureExt;
+///
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # runtime.block_on(async {
+/// osprof_core::init("key", None, None);
+/// // Two concurrent branches, each its own span, both children of the current span.
+/// let (users, quota) = tokio::join!(
+///     async { 3 }.traced("list_users", None),
+///     async { 10 }.traced("get_quota", None),
+/// );
+/// assert_eq!((users, quota), (3, 10));
+/// osprof_core::clean();
+/// # });
+/// ```
 pub trait FutureExt: Future + Sized {
     /// Runs this future in a copy of the current trace context, wherever it is polled.
     ///

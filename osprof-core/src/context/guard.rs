@@ -40,6 +40,15 @@ pub struct Trace {
 impl Trace {
     /// Starts a span named `name` (a `&'static str` costs no allocation) with `info` merged
     /// into its start payload. Without an active trace this does nothing.
+    ///
+    /// ```
+    /// osprof_core::init("key", None, None);
+    /// for shard in 0..2 {
+    ///     // A name built at run time, and info for the start payload.
+    ///     let _span = osprof_core::Trace::new(format!("shard-{shard}"), Some(serde_json::json!({"shard": shard})));
+    /// }
+    /// osprof_core::clean();
+    /// ```
     #[inline]
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> Trace {
         // Only the check is inlined into the caller: the active path stays out of line so

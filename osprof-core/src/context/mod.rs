@@ -257,6 +257,13 @@ pub fn is_active() -> bool {
 }
 
 /// Ends the active trace of this thread of control. Spans still open are not stopped.
+///
+/// ```
+/// osprof_core::init("key", None, None);
+/// osprof_core::clean();
+/// assert!(osprof_core::get().is_none());
+/// osprof_core::clean(); // nothing to end: does nothing
+/// ```
 pub fn clean() {
     if let Some(context) = with_slot(Option::take) {
         // Dropped outside the slot's borrow.
@@ -285,6 +292,14 @@ pub fn start(name: &str, info: Option<Value>) {
 /// Closes the innermost open span, with `info` merged into its stop payload's `info`.
 ///
 /// Does nothing (and does not fail) when no span is open.
+///
+/// ```
+/// osprof_core::init("key", None, None);
+/// osprof_core::start("read", None);
+/// osprof_core::stop(Some(serde_json::json!({"bytes": 512})));
+/// osprof_core::stop(None); // nothing open: does nothing
+/// osprof_core::clean();
+/// ```
 pub fn stop(info: Option<Value>) {
     stop_span(info.map(Info::Json));
 }

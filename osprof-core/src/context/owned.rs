@@ -42,6 +42,16 @@ pub struct OwnedTrace {
 impl OwnedTrace {
     /// Joins trace `base_id` under `parent_id` (or under `base_id` when `None` or empty) and
     /// opens the span `name` with `info` in it. `hmac_key` signs downstream calls.
+    ///
+    /// ```
+    /// use osprof_core::OwnedTrace;
+    ///
+    /// let base_id = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
+    /// let mut request = OwnedTrace::start("SECRET_KEY", base_id, None, "wsgi", None);
+    /// assert!(osprof_core::get().is_none(), "the trace lives in `request`, not on the thread");
+    /// assert_eq!(request.in_scope(|| osprof_core::get().unwrap().base_id().to_owned()), base_id);
+    /// request.finish(None);
+    /// ```
     pub fn start(
         hmac_key: &str,
         base_id: &str,
@@ -72,12 +82,30 @@ impl OwnedTrace {
 
     /// Runs `f` with this trace current and its span innermost; spans `f` opens become the
     /// span's children. The thread's own context is back in place when `f` returns.
+    ///
+    /// ```
+    /// use osprof_core::{OwnedTrace, Trace};
+    ///
+    /// let mut request = OwnedTrace::start("key", "base", None, "wsgi", None);
+    /// let (wsgi_span, parent_of_query) = request.in_scope(|| {
+    ///     let wsgi_span = osprof_core::get().unwrap().id().to_owned();
+    ///     let _query = Trace::new("db", None);
+    ///     (wsgi_span, osprof_core::get().unwrap().parent_id().to_owned())
+    /// });
+    /// assert_eq!(parent_of_query, wsgi_span, "spans opened inside are the span's children");
+    /// request.finish(None);
+    /// ```
     pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let span = &mut self.span;
         enter(&mut self.context, || span.poll_inside(f))
     }
 
     /// Stops the span with `info` merged into its stop payload, and ends the trace.
+    ///
+    /// ```
+    /// let request = osprof_core::OwnedTrace::start("key", "base", None, "wsgi", None);
+    /// request.finish(Some(serde_json::json!({"response": {"status_code": 200}})));
+    /// ```
     pub fn finish(mut self, info: Option<Value>) {
         self.span.finish(info.map(Info::Json));
     }

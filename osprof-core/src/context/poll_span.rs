@@ -25,6 +25,11 @@ pub struct PollSpan {
 
 impl PollSpan {
     /// A span named `name` with `info` in its start payload, opened at the first poll.
+    ///
+    /// ```
+    /// let span = osprof_core::PollSpan::new("db", Some(serde_json::json!({"db": {"statement": "SELECT 1"}})));
+    /// assert!(!span.is_open(), "it opens at its first poll");
+    /// ```
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> PollSpan {
         PollSpan {
             span: AsyncSpan::new(name.into(), info.map(Info::Json)),
@@ -32,16 +37,44 @@ impl PollSpan {
     }
 
     /// Runs one poll (`f`) inside the span; spans opened in `f` become its children.
+    ///
+    /// ```
+    /// osprof_core::init("key", None, None);
+    /// let mut span = osprof_core::PollSpan::new("stream", None);
+    /// let parent = span.in_scope(|| osprof_core::get().unwrap().id().to_owned());
+    /// let _child = span.in_scope(|| osprof_core::Trace::new("decode", None)); // under `stream`
+    /// assert!(span.is_open());
+    /// # drop(_child);
+    /// span.finish(None);
+    /// # let _ = parent;
+    /// osprof_core::clean();
+    /// ```
     pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.span.poll_inside(f)
     }
 
     /// Whether the span opened (a trace was active at its first poll) and has not stopped.
+    ///
+    /// ```
+    /// let mut span = osprof_core::PollSpan::new("db", None);
+    /// span.in_scope(|| {});
+    /// assert!(!span.is_open(), "no trace was active at its first poll");
+    /// ```
     pub fn is_open(&self) -> bool {
         self.span.is_open()
     }
 
     /// Stops the span with `info` in its stop payload; later calls do nothing.
+    ///
+    /// ```
+    /// osprof_core::init("key", None, None);
+    /// let mut span = osprof_core::PollSpan::new("db", None);
+    /// span.in_scope(|| {});
+    /// span.finish(Some(serde_json::json!({"db": {"result": {"rows_returned": 0}}})));
+    /// assert!(!span.is_open());
+    /// span.finish(None); // already stopped: does nothing
+    /// osprof_core::clean();
+    /// ```
     pub fn finish(&mut self, info: Option<Value>) {
         self.span.finish(info.map(Info::Json));
     }

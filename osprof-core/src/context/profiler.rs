@@ -3,6 +3,13 @@
 use serde::{Deserialize, Serialize};
 
 /// The state of an active trace at the moment it was read, as OSProfiler's `get()` gives it.
+///
+/// ```
+/// let profiler = osprof_core::init("key", Some("base"), Some("caller"));
+/// assert_eq!(profiler.base_id(), "base");
+/// assert_eq!(profiler.id(), "caller", "no span open yet: the parent given to init");
+/// osprof_core::clean();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profiler {
     hmac_key: String,
@@ -22,21 +29,49 @@ impl Profiler {
     }
 
     /// The id of the whole trace.
+    ///
+    /// ```
+    /// let profiler = osprof_core::init("key", Some("base"), None);
+    /// assert_eq!(profiler.base_id(), "base");
+    /// osprof_core::clean();
+    /// ```
     pub fn base_id(&self) -> &str {
         &self.base_id
     }
 
     /// The parent of the current span.
+    ///
+    /// ```
+    /// osprof_core::init("key", Some("base"), Some("caller"));
+    /// let _span = osprof_core::Trace::new("work", None);
+    /// assert_eq!(osprof_core::get().unwrap().parent_id(), "caller");
+    /// # drop(_span);
+    /// osprof_core::clean();
+    /// ```
     pub fn parent_id(&self) -> &str {
         &self.parent_id
     }
 
     /// The current span: the innermost open one, or the parent given to `init`.
+    ///
+    /// ```
+    /// osprof_core::init("key", Some("base"), Some("caller"));
+    /// let _span = osprof_core::Trace::new("work", None);
+    /// let current = osprof_core::get().unwrap();
+    /// assert_eq!(current.id().len(), 36, "the open span's fresh UUID");
+    /// # drop(_span);
+    /// osprof_core::clean();
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The key that signs this trace's outgoing headers.
+    ///
+    /// ```
+    /// assert_eq!(osprof_core::init("SECRET_KEY", None, None).hmac_key(), "SECRET_KEY");
+    /// osprof_core::clean();
+    /// ```
     pub fn hmac_key(&self) -> &str {
         &self.hmac_key
     }
@@ -66,6 +101,19 @@ impl Profiler {
 ///
 /// Serialise it into an RPC message; on the other side [`resume`](TraceSnapshot::resume)
 /// continues the trace, with new spans as children of `parent_id`.
+///
+/// ```
+/// use osprof_core::TraceSnapshot;
+///
+/// osprof_core::init("key", Some("base"), None);
+/// // Caller: the snapshot travels inside the RPC message.
+/// let message = serde_json::to_string(&TraceSnapshot::current().unwrap()).unwrap();
+/// osprof_core::clean();
+/// // Callee: continues the same trace.
+/// let snapshot: TraceSnapshot = serde_json::from_str(&message).unwrap();
+/// assert_eq!(snapshot.resume().base_id(), "base");
+/// osprof_core::clean();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceSnapshot {
     /// The key that signs the trace's headers downstream.

@@ -137,11 +137,37 @@ impl Drop for AsyncSpan {
 
 /// The stop of a span traced by [`FutureExt::traced`](crate::FutureExt::traced): no info
 /// from the output.
+///
+/// ```
+/// use osprof_core::{FutureExt, Instrumented, NoStopInfo};
+///
+/// let traced: Instrumented<std::future::Ready<u32>, NoStopInfo<u32>> =
+///     std::future::ready(7).traced("seven", None);
+/// # let _ = traced;
+/// ```
 pub type NoStopInfo<T> = fn(&T) -> Option<Value>;
 
 pin_project! {
     /// A future inside a span; made by [`FutureExt::traced`](crate::FutureExt::traced) and
     /// [`FutureExt::traced_with`](crate::FutureExt::traced_with).
+    ///
+    /// ```
+    /// use osprof_core::{FutureExt, Instrumented};
+///
+/// type StopInfo = fn(&Result<u8, String>) -> Option<serde_json::Value>;
+///
+/// /// A job kept in a struct with its span, polled later.
+/// struct Job<F> {
+///     run: Instrumented<F, StopInfo>,
+/// }
+/// let failure: StopInfo = |result| {
+///     result.as_ref().err().map(|error| serde_json::json!({"etype": "job", "message": error}))
+/// };
+/// let job = Job {
+///     run: async { Ok::<u8, String>(1) }.traced_with("job", None, failure),
+/// };
+/// # let _ = job;
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F, S> {
         #[pin]

@@ -37,6 +37,15 @@ const CONFIRM_EVERY: usize = 2048;
 /// (up to `DriverOptions::retry_capacity`) and published after it returns; beyond that they
 /// are dropped and counted in `notifier::stats().dropped`, with one `tracing` warning per
 /// outage. Write-only: reports are read from where the consumer stores them.
+///
+/// ```
+/// use osprof_core::drivers::{AmqpDriver, DriverOptions};
+///
+/// // Checks the URL only; the broker is reached on first use.
+/// let driver = AmqpDriver::open("amqp://guest:guest@127.0.0.1:5672/%2f", &DriverOptions::new("nova", "api"))
+///     .unwrap();
+/// osprof_core::notifier::set(driver);
+/// ```
 pub struct AmqpDriver {
     broker: String,
     runtime: tokio::runtime::Runtime,
@@ -61,6 +70,15 @@ impl AmqpDriver {
     /// `OSPROF_TRANSPORT_URL`, given as `amqp://` or oslo's `rabbit://`, else
     /// `amqp://guest:guest@127.0.0.1:5672/%2f`). The connection is made on first use and
     /// again after any failure.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{AmqpDriver, DriverOptions};
+    ///
+    /// let options = DriverOptions::default();
+    /// assert!(AmqpDriver::open("messaging://", &options).is_ok());
+    /// let error = AmqpDriver::open("amqp://[::1", &options).unwrap_err();
+    /// assert!(error.to_string().contains("amqp://[::1"), "{error}");
+    /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<AmqpDriver, Error> {
         let broker = if connection_string.starts_with("messaging:") {
             std::env::var("OSPROF_TRANSPORT_URL").unwrap_or_else(|_| DEFAULT_BROKER.to_owned())

@@ -47,6 +47,16 @@ pub struct FileDriver {
 impl FileDriver {
     /// Opens (creating if missing) the file at `path` for appending. Fails with a message
     /// naming the path when it cannot be written.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, FileDriver};
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-open-{}.jsonl", std::process::id()));
+    /// assert!(FileDriver::open(&path, &DriverOptions::new("nova", "api")).is_ok());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let error = FileDriver::open("/no/such/directory/events.jsonl", &DriverOptions::default()).unwrap_err();
+    /// assert!(error.to_string().contains("/no/such/directory/events.jsonl"));
+    /// ```
     pub fn open(path: impl AsRef<Path>, options: &DriverOptions) -> Result<FileDriver, Error> {
         let path = path.as_ref().to_owned();
         let file = OpenOptions::new()
@@ -86,6 +96,15 @@ impl FileDriver {
     }
 
     /// The file this driver writes.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, FileDriver};
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-path-{}.jsonl", std::process::id()));
+    /// let driver = FileDriver::open(&path, &DriverOptions::default()).unwrap();
+    /// assert_eq!(driver.path(), path);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -3,6 +3,21 @@
 //! [`notifier::create`](crate::notifier::create) picks a driver by the scheme of a
 //! connection string. `file://` is built in; crates such as `osprof-sqlx` add their schemes
 //! with [`register`].
+//!
+//! ```
+//! use osprof_core::drivers::DriverOptions;
+//! use osprof_core::notifier;
+//!
+//! let path = std::env::temp_dir().join(format!("osprof-drivers-{}.jsonl", std::process::id()));
+//! let driver = notifier::try_create(&format!("file://{}", path.display()), &DriverOptions::new("nova", "api")).unwrap();
+//! notifier::set_shared(driver.clone());
+//! osprof_core::init("key", None, None);
+//! drop(osprof_core::Trace::new("wsgi", None));
+//! osprof_core::clean();
+//! notifier::flush();
+//! assert_eq!(driver.list_traces(&["base_id"]).unwrap().len(), 1);
+//! # std::fs::remove_file(&path).unwrap();
+//! ```
 
 #[cfg(feature = "amqp")]
 mod amqp;
@@ -30,6 +45,16 @@ use crate::notifier::Driver;
 
 /// What every driver may need besides its connection string: OSProfiler's `[profiler]`
 /// options that concern storage, and who is writing.
+///
+/// ```
+/// use osprof_core::drivers::DriverOptions;
+///
+/// let mut options = DriverOptions::new("cinder", "volume");
+/// options.filter_error_trace = true;
+/// options.socket_timeout = std::time::Duration::from_millis(500);
+/// let driver = osprof_core::notifier::try_create("redis://127.0.0.1:6379", &options).unwrap();
+/// assert_eq!(driver.name(), "redis");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DriverOptions {
@@ -79,6 +104,16 @@ impl DriverOptions {
 }
 
 /// Makes a driver from a connection string.
+///
+/// ```
+/// use std::sync::Arc;
+/// use osprof_core::drivers::{DriverOptions, Factory};
+///
+/// let discard: Factory = |_connection_string: &str, _options: &DriverOptions| {
+///     Ok(Arc::new(|_: &serde_json::Value| {}))
+/// };
+/// osprof_core::drivers::register("discard", discard);
+/// ```
 pub type Factory = fn(&str, &DriverOptions) -> Result<Arc<dyn Driver>, Error>;
 
 /// Schemes registered by other crates, looked up before the built-in ones.
@@ -167,6 +202,16 @@ impl LineWriter {
 }
 
 /// `event` cut down to `fields`: what `list_traces` returns for each trace.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let event = json!({"base_id": "b", "timestamp": "2026-11-22T09:00:00.000000", "name": "wsgi-start"});
+/// assert_eq!(
+///     osprof_core::drivers::only(&event, &["base_id", "timestamp", "project"]),
+///     json!({"base_id": "b", "timestamp": "2026-11-22T09:00:00.000000"}),
+/// );
+/// ```
 pub fn only(event: &serde_json::Value, fields: &[&str]) -> serde_json::Value {
     let mut kept = serde_json::Map::new();
     for field in fields {

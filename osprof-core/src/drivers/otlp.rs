@@ -47,6 +47,14 @@ struct Open {
 /// `etype`. While the collector is away, finished spans are held (up to
 /// `DriverOptions::retry_capacity`) and exported after it returns; beyond that they are
 /// dropped and counted.
+///
+/// ```
+/// use osprof_core::drivers::{DriverOptions, OtlpDriver};
+///
+/// // Any OpenTelemetry collector's OTLP/HTTP receiver; reached on first use.
+/// let driver = OtlpDriver::open("otlp://127.0.0.1:4318", &DriverOptions::new("nova", "api")).unwrap();
+/// osprof_core::notifier::set(driver);
+/// ```
 pub struct OtlpDriver {
     endpoint: String,
     agent: ureq::Agent,
@@ -66,6 +74,14 @@ impl std::fmt::Debug for OtlpDriver {
 impl OtlpDriver {
     /// A driver for `otlp://host:port[/path]` (plain HTTP) or `otlp+https://host:port[/path]`;
     /// the path defaults to `/v1/traces`.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, OtlpDriver};
+    ///
+    /// let options = DriverOptions::default();
+    /// assert!(OtlpDriver::open("otlp+https://collector.example:4318", &options).is_ok());
+    /// assert!(OtlpDriver::open("otlp://", &options).is_err(), "no host");
+    /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<OtlpDriver, Error> {
         let (scheme, rest) = if let Some(rest) = connection_string.strip_prefix("otlp+https://") {
             ("https", rest)
@@ -123,6 +139,13 @@ impl OtlpDriver {
     }
 
     /// The OTLP/HTTP endpoint spans are posted to.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, OtlpDriver};
+    ///
+    /// let driver = OtlpDriver::open("otlp://127.0.0.1:4318", &DriverOptions::default()).unwrap();
+    /// assert_eq!(driver.endpoint(), "http://127.0.0.1:4318/v1/traces");
+    /// ```
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

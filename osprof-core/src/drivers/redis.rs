@@ -38,6 +38,14 @@ struct Write {
 /// away, events are held (up to `DriverOptions::retry_capacity`) and written after it
 /// returns; beyond that they are dropped and counted in `notifier::stats().dropped`, with
 /// one `tracing` warning per outage.
+///
+/// ```
+/// use osprof_core::drivers::{DriverOptions, RedisDriver};
+///
+/// // Checks the URL only; the server is reached on first use.
+/// let driver = RedisDriver::open("redis://127.0.0.1:6379/0", &DriverOptions::new("nova", "api")).unwrap();
+/// osprof_core::notifier::set(driver);
+/// ```
 pub struct RedisDriver {
     server: Server,
     connection: Mutex<Option<Connection>>,
@@ -53,6 +61,15 @@ impl RedisDriver {
     /// `DriverOptions::sentinel_service_name` at each (re)connection, so a failover is
     /// followed. Only the URL is checked here: the connection is made on first use and again
     /// after any failure.
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, RedisDriver};
+    ///
+    /// let options = DriverOptions::default();
+    /// assert!(RedisDriver::open("redissentinel://10.0.0.1:26379,10.0.0.2:26379", &options).is_ok());
+    /// let error = RedisDriver::open("redis://127.0.0.1:notaport", &options).unwrap_err();
+    /// assert!(error.to_string().contains("redis"), "{error}");
+    /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<RedisDriver, Error> {
         let server = match connection_string.strip_prefix("redissentinel://") {
             Some(sentinels) => {

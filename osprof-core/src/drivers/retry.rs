@@ -26,6 +26,11 @@ pub struct RetryQueue<T> {
 
 impl<T> RetryQueue<T> {
     /// An empty queue holding at most `capacity` items.
+    ///
+    /// ```
+    /// let queue: osprof_core::drivers::RetryQueue<String> = osprof_core::drivers::RetryQueue::new(1024);
+    /// assert!(queue.items().is_empty());
+    /// ```
     pub fn new(capacity: usize) -> RetryQueue<T> {
         RetryQueue {
             items: VecDeque::new(),
@@ -35,6 +40,14 @@ impl<T> RetryQueue<T> {
     }
 
     /// Queues `item`, or drops it (counted in `notifier::stats().dropped`) when full.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(2);
+    /// queue.push("a");
+    /// queue.push("b");
+    /// queue.push("c"); // full: dropped, and counted
+    /// assert_eq!(queue.items(), &["a", "b"]);
+    /// ```
     pub fn push(&mut self, item: T) {
         if self.items.len() < self.capacity {
             self.items.push_back(item);
@@ -44,11 +57,27 @@ impl<T> RetryQueue<T> {
     }
 
     /// The queued items, oldest first.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push(r#"{"name": "wsgi-start"}"#.to_owned());
+    /// // A driver retries everything it holds, oldest first.
+    /// let batch: Vec<&String> = queue.items().iter().collect();
+    /// assert_eq!(batch.len(), 1);
+    /// ```
     pub fn items(&self) -> &VecDeque<T> {
         &self.items
     }
 
     /// Forgets the `count` oldest items: they were written.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push(1);
+    /// queue.push(2);
+    /// queue.written(1);
+    /// assert_eq!(queue.items(), &[2]);
+    /// ```
     pub fn written(&mut self, count: usize) {
         self.items.drain(..count.min(self.items.len()));
         if self.away && self.items.is_empty() {
@@ -61,6 +90,14 @@ impl<T> RetryQueue<T> {
     }
 
     /// Notes a failed write by `driver`: warns once per outage.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push("event");
+    /// queue.failed("redis", &"connection refused"); // warns: the store is away
+    /// queue.failed("redis", &"connection refused"); // same outage: silent
+    /// queue.written(1); // logs that the store is back
+    /// ```
     pub fn failed(&mut self, driver: &str, error: &dyn std::fmt::Display) {
         if !self.away {
             self.away = true;

@@ -7,6 +7,14 @@ use std::sync::Arc;
 /// The name of a span, as given to [`start`](crate::start) or [`Trace::new`](crate::Trace::new).
 ///
 /// A `&'static str` is stored as is; a `String` is shared, so copies are cheap.
+///
+/// ```
+/// use osprof_core::Name;
+///
+/// let fixed = Name::from("db"); // no allocation
+/// let built = Name::from(format!("shard-{}", 3)); // shared: cheap to copy
+/// assert_eq!((fixed.as_str(), built.to_string().as_str()), ("db", "shard-3"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name(Repr);
 
@@ -18,6 +26,10 @@ enum Repr {
 
 impl Name {
     /// The name as text.
+    ///
+    /// ```
+    /// assert_eq!(osprof_core::Name::from("wsgi").as_str(), "wsgi");
+    /// ```
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(text) => text,

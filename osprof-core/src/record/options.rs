@@ -4,6 +4,18 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 /// What a traced thread does when its buffer is full because the sink falls behind.
+///
+/// ```
+/// use std::time::Duration;
+/// use osprof_core::notifier::{self, DeliveryOptions, Overflow};
+///
+/// // Never lose an event: wait as long as the sink needs.
+/// notifier::configure(DeliveryOptions::default().with_overflow(Overflow::Block { max_wait: None }));
+/// // Or wait at most 10 ms per event before dropping it.
+/// notifier::configure(DeliveryOptions::default().with_overflow(Overflow::Block {
+///     max_wait: Some(Duration::from_millis(10)),
+/// }));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Wait for the delivery thread to make room, at most `max_wait` per event (`None`: as
@@ -26,6 +38,15 @@ impl Default for Overflow {
 }
 
 /// How events travel from traced threads to the sink. See [`crate::notifier::configure`].
+///
+/// ```
+/// use osprof_core::notifier::{self, DeliveryOptions, Overflow};
+///
+/// let options = DeliveryOptions::default();
+/// assert_eq!(options.buffer_capacity, 8192);
+/// assert_eq!(options.overflow, Overflow::default());
+/// notifier::configure(options.with_buffer_capacity(65_536));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryOptions {
@@ -47,6 +68,13 @@ impl Default for DeliveryOptions {
 
 impl DeliveryOptions {
     /// The defaults with another buffer capacity (in events per thread, at least 2).
+    ///
+    /// ```
+    /// use osprof_core::notifier::DeliveryOptions;
+    ///
+    /// let options = DeliveryOptions::default().with_buffer_capacity(1024);
+    /// assert_eq!(options.buffer_capacity, 1024);
+    /// ```
     pub fn with_buffer_capacity(self, buffer_capacity: usize) -> Self {
         DeliveryOptions {
             buffer_capacity,
@@ -55,6 +83,13 @@ impl DeliveryOptions {
     }
 
     /// The same options with another overflow policy.
+    ///
+    /// ```
+    /// use osprof_core::notifier::{DeliveryOptions, Overflow};
+    ///
+    /// let options = DeliveryOptions::default().with_overflow(Overflow::DropNewest);
+    /// assert_eq!(options.overflow, Overflow::DropNewest);
+    /// ```
     pub fn with_overflow(self, overflow: Overflow) -> Self {
         DeliveryOptions { overflow, ..self }
     }

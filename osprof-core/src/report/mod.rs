@@ -3,6 +3,27 @@
 //! The tree and its envelope are OSProfiler's, so its tools read ours, with two osprof
 //! differences: a span keeps its full name (`rpc-call`, not `rpc`), and each node carries
 //! exact `started_us`/`finished_us` microseconds beside the millisecond fields.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//!
+//! let events = Arc::new(Mutex::new(Vec::new()));
+//! let sink = events.clone();
+//! osprof_core::notifier::set(move |payload: &serde_json::Value| sink.lock().unwrap().push(payload.clone()));
+//! osprof_core::init("key", None, None);
+//! {
+//!     let _request = osprof_core::Trace::new("wsgi", None);
+//!     let _query = osprof_core::Trace::new("db", None);
+//! }
+//! osprof_core::clean();
+//! osprof_core::notifier::flush();
+//!
+//! let report = osprof_core::report::build(events.lock().unwrap().iter().cloned());
+//! assert_eq!(report["children"][0]["info"]["name"], "wsgi");
+//! assert_eq!(report["children"][0]["children"][0]["info"]["name"], "db");
+//! let page = osprof_core::report::to_html(&report); // one self-contained file
+//! assert!(page.starts_with("<!DOCTYPE html>"));
+//! ```
 
 mod html;
 
