@@ -5,6 +5,11 @@ use osprof_core::FutureExt;
 use osprof_sqlx::TracedPool;
 use sqlx::Connection;
 
+/// A query that changes no cache and, once answered, shows that SQLite's worker thread has
+/// finished the query before it, including its update of the statement cache size (made
+/// after the rows are sent, so reading the size right after a query races with it).
+const SETTLE: &str = "SELECT 0";
+
 #[tokio::test]
 async fn statement_caching_is_unchanged() {
     osprof_core::config::set_trace_sql(true);
@@ -30,6 +35,16 @@ async fn statement_caching_is_unchanged() {
                 .fetch_one(&mut *bare_conn)
                 .await
                 .unwrap();
+            sqlx::query(SETTLE)
+                .persistent(false)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query(SETTLE)
+                .persistent(false)
+                .execute(&mut *bare_conn)
+                .await
+                .unwrap();
             traced_sizes.push(conn.cached_statements_size());
             bare_sizes.push(bare_conn.cached_statements_size());
         }
@@ -43,6 +58,16 @@ async fn statement_caching_is_unchanged() {
             .bind(1)
             .persistent(false)
             .fetch_one(&mut *bare_conn)
+            .await
+            .unwrap();
+        sqlx::query(SETTLE)
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query(SETTLE)
+            .persistent(false)
+            .execute(&mut *bare_conn)
             .await
             .unwrap();
         traced_sizes.push(conn.cached_statements_size());
