@@ -58,11 +58,42 @@ pub use crate::record::{DeliveryOptions, Overflow};
 /// ```
 pub trait Driver: Send + Sync + 'static {
     /// Takes one payload.
+    ///
+    /// ```
+    /// use osprof_core::notifier::Driver;
+    ///
+    /// let print = |payload: &serde_json::Value| println!("{payload}");
+    /// print.notify(&serde_json::json!({"name": "wsgi-start"})).unwrap();
+    /// ```
     fn notify(&self, payload: &Value) -> Result<(), Error>;
 
     /// Takes a batch of payloads, in the order they happened. Override to pipeline; the
     /// default calls [`notify`](Driver::notify) for each and reports the first error. A batch
     /// that errors is counted as failed in [`stats`].
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use osprof_core::notifier::{self, Batch, Driver};
+    ///
+    /// /// Takes each batch under one lock, as JSON text.
+    /// #[derive(Default)]
+    /// struct Lines(Mutex<Vec<String>>);
+    ///
+    /// impl Driver for Lines {
+    ///     fn notify(&self, payload: &serde_json::Value) -> Result<(), osprof_core::Error> {
+    ///         self.0.lock().unwrap().push(payload.to_string());
+    ///         Ok(())
+    ///     }
+    ///     fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), osprof_core::Error> {
+    ///         let mut lines = self.0.lock().unwrap();
+    ///         while let Some(json) = batch.next_json() {
+    ///             lines.push(json.to_owned());
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// notifier::set(Lines::default());
+    /// ```
     fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
         let mut outcome = Ok(());
         while let Some(payload) = batch.next() {
@@ -74,28 +105,112 @@ pub trait Driver: Send + Sync + 'static {
     }
 
     /// Pushes out whatever the driver buffers itself; called by [`flush`].
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::sync::Mutex;
+    /// use osprof_core::notifier::Driver;
+    ///
+    /// /// Buffers its writes; `notifier::flush` pushes them out.
+    /// struct Buffered(Mutex<std::io::BufWriter<std::fs::File>>);
+    ///
+    /// impl Driver for Buffered {
+    ///     fn notify(&self, payload: &serde_json::Value) -> Result<(), osprof_core::Error> {
+    ///         writeln!(self.0.lock().unwrap(), "{payload}").map_err(|error| osprof_core::Error::Driver {
+    ///             driver: "buffered",
+    ///             message: error.to_string(),
+    ///         })
+    ///     }
+    ///     fn flush(&self) -> Result<(), osprof_core::Error> {
+    ///         self.0.lock().unwrap().flush().map_err(|error| osprof_core::Error::Driver {
+    ///             driver: "buffered",
+    ///             message: error.to_string(),
+    ///         })
+    ///     }
+    /// }
+    /// # let _ = Buffered;
+    /// ```
     fn flush(&self) -> Result<(), Error> {
         Ok(())
     }
 
     /// The report of one trace (SPEC §5).
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    /// use osprof_core::notifier;
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-report-{}.jsonl", std::process::id()));
+    /// let driver = notifier::try_create(&format!("file://{}", path.display()), &DriverOptions::default()).unwrap();
+    /// notifier::set_shared(driver.clone());
+    /// let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+    /// drop(osprof_core::Trace::new("wsgi", None));
+    /// osprof_core::clean();
+    /// notifier::flush();
+    /// let report = driver.get_report(&base_id).unwrap();
+    /// assert_eq!(report["children"][0]["info"]["name"], "wsgi");
+    /// // A write-only sink says so.
+    /// assert!(notifier::create("", &DriverOptions::default()).get_report(&base_id).is_err());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     fn get_report(&self, base_id: &str) -> Result<Value, Error> {
         let _ = base_id;
         Err(self.unsupported("build reports"))
     }
 
     /// One entry per stored trace with the given fields (default `base_id`, `timestamp`).
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    /// use osprof_core::notifier;
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-list-{}.jsonl", std::process::id()));
+    /// let driver = notifier::try_create(&format!("file://{}", path.display()), &DriverOptions::default()).unwrap();
+    /// notifier::set_shared(driver.clone());
+    /// let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+    /// drop(osprof_core::Trace::new("wsgi", None));
+    /// osprof_core::clean();
+    /// notifier::flush();
+    /// let traces = driver.list_traces(&["base_id", "timestamp"]).unwrap();
+    /// assert_eq!(traces[0]["base_id"], base_id.as_str());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     fn list_traces(&self, fields: &[&str]) -> Result<Vec<Value>, Error> {
         let _ = fields;
         Err(self.unsupported("list traces"))
     }
 
     /// The traces that recorded an error.
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    /// use osprof_core::notifier;
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-errors-{}.jsonl", std::process::id()));
+    /// let mut options = DriverOptions::default();
+    /// options.filter_error_trace = true;
+    /// let driver = notifier::try_create(&format!("file://{}", path.display()), &options).unwrap();
+    /// notifier::set_shared(driver.clone());
+    /// osprof_core::init("key", None, None);
+    /// osprof_core::start("db", None);
+    /// osprof_core::stop(Some(serde_json::json!({"etype": "IntegrityError", "message": "duplicate key"})));
+    /// osprof_core::clean();
+    /// notifier::flush();
+    /// assert_eq!(driver.list_error_traces().unwrap().len(), 1);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
         Err(self.unsupported("list error traces"))
     }
 
     /// The driver's name, for messages.
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    ///
+    /// let driver = osprof_core::notifier::try_create("redis://127.0.0.1:6379", &DriverOptions::default()).unwrap();
+    /// assert_eq!(driver.name(), "redis");
+    /// ```
     fn name(&self) -> &'static str {
         "custom"
     }

@@ -34,6 +34,16 @@ use sqlx::sqlite::SqliteArguments;
 /// ```
 pub trait ParamValues {
     /// `{"1": <first value>, "2": <second value>, ...}`, keyed by placeholder position.
+    ///
+    /// ```
+    /// use osprof_sqlx::ParamValues;
+    /// use sqlx::Arguments;
+    ///
+    /// let mut arguments = sqlx::postgres::PgArguments::default();
+    /// arguments.add(7_i32).unwrap();
+    /// arguments.add("text").unwrap();
+    /// assert_eq!(arguments.param_values(), serde_json::json!({"1": 7, "2": "text"}));
+    /// ```
     fn param_values(&self) -> Value;
 }
 

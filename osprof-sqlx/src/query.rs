@@ -31,6 +31,18 @@ use sqlx::{Database, Either, Error, Execute, SqlStr};
 /// ```
 pub trait RowsAffected {
     /// Rows inserted, updated or deleted.
+    ///
+    /// ```
+    /// use osprof_sqlx::RowsAffected;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await?;
+    /// let result = sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await?;
+    /// assert_eq!(RowsAffected::rows_affected(&result), 1);
+    /// # Ok::<_, sqlx::Error>(())
+    /// # }).unwrap();
+    /// ```
     fn rows_affected(&self) -> u64;
 }
 
