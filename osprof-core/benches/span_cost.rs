@@ -3,7 +3,7 @@
 //! `resting`: no trace active (osprof), no subscriber (tracing), no local parent (fastrace).
 //! `active`: 1000 spans per iteration inside an active trace; fastrace records through its
 //! thread-local `LocalCollector`, osprof into its per-thread ring. Run with
-//! `cargo bench -p osprof-core --bench span_cost`; ratios: `scripts/bench-ratios`.
+//! `cargo bench -p osprof-core --bench span_cost`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 

@@ -61,15 +61,17 @@ fn query_overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let options = || sqlx::sqlite::SqlitePoolOptions::new().max_connections(1);
+    // One pool (one connection, one SQLite worker thread) reached bare and wrapped: two
+    // pools would each have a worker thread of their own, whose wake-ups differ by more
+    // than the wrapper costs.
     let bare = runtime
-        .block_on(options().connect("sqlite::memory:"))
+        .block_on(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:"),
+        )
         .unwrap();
-    let traced = TracedPool::new(
-        runtime
-            .block_on(options().connect("sqlite::memory:"))
-            .unwrap(),
-    );
+    let traced = TracedPool::new(bare.clone());
     let pools = Pools {
         runtime,
         bare,
