@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::delivery;
 use crate::id::Id;
-use crate::record::{Info, Name, Phase, RawEvent, Recorder};
+use crate::record::{Detail, Info, Name, Phase, RawEvent, Recorder};
 
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
@@ -97,21 +97,21 @@ impl Context {
     }
 
     /// Opens a span: records its start and pushes it. Returns `[base, id, parent]`.
-    #[inline]
-    fn open(&mut self, recorder: &mut Recorder, name: Name, info: Option<Info>) -> [Id; 3] {
+    #[inline(always)]
+    fn open(&mut self, recorder: &mut Recorder, name: Name, detail: Detail) -> [Id; 3] {
         let ids = [self.base_id, Id::random(), self.id()];
-        recorder.push(RawEvent::new(Phase::Start, &name, ids, info));
+        recorder.push(RawEvent::new(Phase::Start, &name, ids, detail));
         self.spans.push((ids[1], name));
         ids
     }
 
     /// Closes the innermost span: records its stop and pops it. No-op with nothing open.
-    #[inline]
-    fn close(&mut self, recorder: &mut Recorder, info: Option<Info>) {
+    #[inline(always)]
+    fn close(&mut self, recorder: &mut Recorder, detail: Detail) {
         let parent_id = self.parent_of_top();
         if let Some((id, name)) = self.spans.pop() {
             let ids = [self.base_id, id, parent_id];
-            recorder.push(RawEvent::new(Phase::Stop, &name, ids, info));
+            recorder.push(RawEvent::new(Phase::Stop, &name, ids, detail));
         }
     }
 }
@@ -157,7 +157,7 @@ fn with_slot<R>(f: impl FnOnce(&mut Option<Context>) -> R) -> Option<R> {
 }
 
 /// Runs `f` on the current context and this thread's recorder, if there is a context.
-#[inline]
+#[inline(always)]
 fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R> {
     if !any_alive() {
         return None;
@@ -305,17 +305,20 @@ pub fn stop(info: Option<Value>) {
 }
 
 /// Opens a span if a trace is active; true if it did.
-#[inline]
+#[inline(always)]
 pub(crate) fn start_span(name: Name, info: Option<Info>) -> bool {
+    // Only the two-word detail goes through the closure: `Info` is much larger.
+    let detail = Detail::from_info(info);
     with_current(|context, recorder| {
-        context.open(recorder, name, info);
+        context.open(recorder, name, detail);
     })
     .is_some()
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn stop_span(info: Option<Info>) {
-    with_current(|context, recorder| context.close(recorder, info));
+    let detail = Detail::from_info(info);
+    with_current(|context, recorder| context.close(recorder, detail));
 }
 
 /// A copy of the current context, for handing to other code.

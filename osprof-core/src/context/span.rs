@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::guard::panic_info;
 use super::{any_alive, record_detached, with_current};
 use crate::id::Id;
-use crate::record::{Info, Name, Phase, RawEvent};
+use crate::record::{Detail, Info, Name, Phase, RawEvent};
 
 /// The span of one future, across all its polls.
 pub(crate) struct AsyncSpan {
@@ -75,7 +75,8 @@ impl AsyncSpan {
                     return false;
                 }
                 let opened = with_current(|context, recorder| {
-                    let [base_id, id, parent_id] = context.open(recorder, name.clone(), info);
+                    let [base_id, id, parent_id] =
+                        context.open(recorder, name.clone(), Detail::from_info(info));
                     State::Open {
                         id,
                         name,
@@ -122,7 +123,7 @@ impl AsyncSpan {
                 Phase::Stop,
                 &name,
                 [base_id, id, parent_id],
-                info,
+                Detail::from_info(info),
             ));
         }
     }

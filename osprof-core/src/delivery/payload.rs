@@ -242,11 +242,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::record::{Extra, Name};
+    use crate::record::{Detail, Name};
 
     fn event(name: Name, ids: [&str; 3], info: Option<Info>) -> RawEvent {
         let [base, trace, parent] = ids.map(Id::parse);
-        RawEvent::new(Phase::Start, &name, [base, trace, parent], info)
+        RawEvent::new(
+            Phase::Start,
+            &name,
+            [base, trace, parent],
+            Detail::from_info(info),
+        )
     }
 
     #[test]
@@ -307,24 +312,7 @@ mod tests {
         ];
         for raw in cases {
             let copy = RawEvent {
-                extra: raw.extra.as_ref().map(|extra| {
-                    Box::new(Extra {
-                        name: extra.name.clone(),
-                        info: extra.info.as_ref().map(|info| match info {
-                            Info::Json(value) => Info::Json(value.clone()),
-                            Info::Failure { etype, message } => Info::Failure {
-                                etype: etype.clone(),
-                                message: message.clone(),
-                            },
-                            Info::Function { user, name, args } => Info::Function {
-                                user: user.clone(),
-                                name,
-                                args: args.clone(),
-                            },
-                            Info::Result(result) => Info::Result(result.clone()),
-                        }),
-                    })
-                }),
+                detail: raw.detail.clone(),
                 ..raw
             };
             let expected = serde_json::to_string(builder.fill(copy)).unwrap();

@@ -34,77 +34,123 @@ pub(crate) struct RawEvent {
     pub(crate) at: fastant::Instant,
     /// The span name when it is static; see [`Extra::name`] otherwise.
     pub(crate) name: &'static str,
-    /// A traced function's path when that is all its info holds (`hide_args`, no `info`):
-    /// kept inline, as a thin pointer so that the event stays 96 bytes, so that such a span
-    /// allocates nothing.
-    pub(crate) function: Option<&'static &'static str>,
-    /// What most events do not have, boxed so that they stay small.
-    pub(crate) extra: Option<Box<Extra>>,
+    pub(crate) detail: Detail,
     pub(crate) phase: Phase,
 }
 
+/// What an event carries besides its ids, name and time. Two words, so that the recording
+/// path moves it, not the much larger [`Info`], and a span with no info allocates nothing.
+#[derive(Clone, Default)]
+pub(crate) enum Detail {
+    #[default]
+    None,
+    /// A traced function's path when that is all its info holds (`hide_args`, no `info`):
+    /// such a span allocates nothing either.
+    Function(&'static &'static str),
+    /// What most events do not have, boxed.
+    Extra(Box<Extra>),
+}
+
+#[derive(Clone)]
 pub(crate) struct Extra {
     /// A name built at run time.
     pub(crate) name: Option<Arc<str>>,
     pub(crate) info: Option<Info>,
 }
 
+impl Detail {
+    /// The detail of an event with `info`.
+    #[inline(always)]
+    pub(crate) fn from_info(info: Option<Info>) -> Detail {
+        match info {
+            None => Detail::None,
+            Some(info) => Detail::of(info),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn of(info: Info) -> Detail {
+        match info {
+            Info::Function {
+                user: None,
+                name,
+                args: None,
+            } => Detail::Function(name),
+            info => Detail::Extra(Box::new(Extra {
+                name: None,
+                info: Some(info),
+            })),
+        }
+    }
+
+    /// The same detail for an event whose name was built at run time.
+    #[cold]
+    #[inline(never)]
+    fn with_name(self, name: &Arc<str>) -> Detail {
+        let info = match self {
+            Detail::None => None,
+            Detail::Function(function) => Some(Info::Function {
+                user: None,
+                name: function,
+                args: None,
+            }),
+            Detail::Extra(extra) => extra.info,
+        };
+        Detail::Extra(Box::new(Extra {
+            name: Some(name.clone()),
+            info,
+        }))
+    }
+}
+
 impl RawEvent {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(
         phase: Phase,
         name: &Name,
         [base_id, trace_id, parent_id]: [Id; 3],
-        info: Option<Info>,
+        detail: Detail,
     ) -> RawEvent {
         let (name, shared_name) = name.parts();
-        let (function, info) = match info {
-            Some(Info::Function {
-                user: None,
-                name: function,
-                args: None,
-            }) => (Some(function), None),
-            info => (None, info),
+        let detail = match shared_name {
+            None => detail,
+            Some(shared_name) => detail.with_name(shared_name),
         };
-        let extra = (shared_name.is_some() || info.is_some()).then(|| {
-            Box::new(Extra {
-                name: shared_name.cloned(),
-                info,
-            })
-        });
         RawEvent {
             base_id,
             trace_id,
             parent_id,
             at: fastant::Instant::now(),
             name,
-            function,
-            extra,
+            detail,
             phase,
         }
     }
 
     /// The event's info, unboxed.
     pub(crate) fn take_info(&mut self) -> Option<Info> {
-        match self.extra.as_mut().and_then(|extra| extra.info.take()) {
-            Some(info) => Some(info),
-            None => self.function.map(|name| Info::Function {
+        match &mut self.detail {
+            Detail::None => None,
+            Detail::Function(name) => Some(Info::Function {
                 user: None,
                 name,
                 args: None,
             }),
+            Detail::Extra(extra) => extra.info.take(),
         }
     }
 
     pub(crate) fn name(&self) -> &str {
-        match &self.extra {
-            Some(extra) if extra.name.is_some() => extra.name.as_deref().unwrap_or_default(),
+        match &self.detail {
+            Detail::Extra(extra) => extra.name.as_deref().unwrap_or(self.name),
             _ => self.name,
         }
     }
 }
 
 /// What goes into a payload's `info`, kept unformatted until delivery.
+#[derive(Clone)]
 pub(crate) enum Info {
     /// User data: an object is merged into `info`; any other value is stored under `value`.
     Json(serde_json::Value),
