@@ -88,9 +88,10 @@ impl FnGuard {
     /// Opens the span when a trace is active.
     #[inline]
     pub fn enter(start: impl FnOnce() -> FnStart) -> FnGuard {
-        // `is_traced` looks at this thread's context: arguments are formatted only for a
-        // span that will be recorded.
-        let started = context::is_traced() && open(start());
+        // Only the process-wide check is inlined into the traced function: the rest,
+        // argument formatting included, stays out of line, so that a resting call keeps a
+        // small stack frame and no register spills.
+        let started = context::any_alive() && open_with(start);
         FnGuard {
             started,
             _not_send: PhantomData,
@@ -108,22 +109,37 @@ impl FnGuard {
     pub fn finish(mut self, stop: impl FnOnce() -> Stop) {
         if self.started {
             self.started = false;
-            context::stop_span(stop().0);
+            close_with(stop);
         }
     }
 }
 
 #[inline(never)]
-fn open(start: FnStart) -> bool {
-    let (name, info) = start.into_parts();
+fn open_with(start: impl FnOnce() -> FnStart) -> bool {
+    // `is_traced` looks at this thread's context: arguments are formatted only for a
+    // span that will be recorded.
+    if !context::is_traced() {
+        return false;
+    }
+    let (name, info) = start().into_parts();
     context::start_span(name, Some(info))
+}
+
+#[inline(never)]
+fn close_with(stop: impl FnOnce() -> Stop) {
+    context::stop_span(stop().0);
+}
+
+#[inline(never)]
+fn close_unwinding() {
+    context::stop_span(context::panic_info());
 }
 
 impl Drop for FnGuard {
     #[inline]
     fn drop(&mut self) {
         if self.started {
-            context::stop_span(context::panic_info());
+            close_unwinding();
         }
     }
 }
