@@ -5,6 +5,12 @@
 //! (SQLite's value list, PostgreSQL's binary wire format, MySQL's binary protocol values)
 //! and decoded per value. The text is read into the span's info only: it is never logged.
 //! Anything not understood becomes a placeholder naming its type, never an error.
+//!
+//! The text is written into a bounded buffer: arguments whose text would pass
+//! [`MAX_DEBUG_LEN`] (a large blob) are recorded as placeholders, so that recording
+//! parameters never costs a query a copy of its data many times over.
+
+use std::fmt;
 
 use serde_json::{Map, Value};
 use sqlx::Arguments;
@@ -16,7 +22,8 @@ use sqlx::sqlite::SqliteArguments;
 ///
 /// Implemented for SQLite, PostgreSQL and MySQL arguments. Integers and floats become
 /// numbers, text becomes strings, `NULL` becomes `null`; binary values and types without a
-/// readable form become placeholders such as `"<3 bytes>"` or `"<Timestamptz>"`.
+/// readable form become placeholders such as `"<3 bytes>"` or `"<Timestamptz>"`, and the
+/// values of a query whose arguments are too large to read (a big blob) `"<too large>"`.
 ///
 /// ```
 /// use osprof_sqlx::ParamValues;
@@ -49,29 +56,53 @@ pub trait ParamValues {
 
 impl ParamValues for SqliteArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), sqlite_values(&format!("{self:?}")))
+        keyed(self.len(), debug_text(self).as_deref().map(sqlite_values))
     }
 }
 
 impl ParamValues for PgArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), postgres_values(&format!("{self:?}")))
+        keyed(self.len(), debug_text(self).as_deref().map(postgres_values))
     }
 }
 
 impl ParamValues for MySqlArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), mysql_values(&format!("{self:?}")))
+        keyed(self.len(), debug_text(self).as_deref().map(mysql_values))
     }
 }
 
-/// Numbers the values from 1. When the text could not be read (`None`, or a count that
-/// disagrees with the driver's), every parameter is a placeholder: a wrong value is worse
-/// than none.
-fn keyed(count: usize, values: Option<Vec<Value>>) -> Value {
-    let values = values
-        .filter(|values| values.len() == count)
-        .unwrap_or_else(|| vec![Value::from("<unreadable>"); count]);
+/// The most `Debug` text read from one query's arguments.
+const MAX_DEBUG_LEN: usize = 64 * 1024;
+
+/// `arguments`' `Debug` text, or `None` when it would be longer than [`MAX_DEBUG_LEN`]:
+/// formatting stops at the limit.
+fn debug_text(arguments: &impl fmt::Debug) -> Option<String> {
+    struct Bounded(String);
+    impl fmt::Write for Bounded {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            if self.0.len() + text.len() > MAX_DEBUG_LEN {
+                return Err(fmt::Error);
+            }
+            self.0.push_str(text);
+            Ok(())
+        }
+    }
+    let mut text = Bounded(String::new());
+    fmt::write(&mut text, format_args!("{arguments:?}")).ok()?;
+    Some(text.0)
+}
+
+/// Numbers the values from 1. Arguments too large to read are placeholders
+/// (`"<too large>"`); so are all of them when the text could not be read (a count that
+/// disagrees with the driver's): a wrong value is worse than none.
+fn keyed(count: usize, values: Option<Option<Vec<Value>>>) -> Value {
+    let values = match values {
+        None => vec![Value::from("<too large>"); count],
+        Some(values) => values
+            .filter(|values| values.len() == count)
+            .unwrap_or_else(|| vec![Value::from("<unreadable>"); count]),
+    };
     let map: Map<String, Value> = values
         .into_iter()
         .enumerate()
@@ -502,15 +533,32 @@ mod tests {
     }
 
     #[test]
+    fn arguments_too_large_to_read_are_placeholders() {
+        let mut arguments = SqliteArguments::default();
+        arguments.add(vec![7_u8; 1 << 20]).unwrap();
+        arguments.add(1_i32).unwrap();
+        assert_eq!(
+            arguments.param_values(),
+            json!({"1": "<too large>", "2": "<too large>"})
+        );
+        let mut arguments = PgArguments::default();
+        arguments.add("x".repeat(MAX_DEBUG_LEN)).unwrap();
+        assert_eq!(arguments.param_values(), json!({"1": "<too large>"}));
+    }
+
+    #[test]
     fn unreadable_text_gives_placeholders_not_errors() {
         assert_eq!(
-            keyed(2, sqlite_values("SqliteArguments { something: else }")),
+            keyed(
+                2,
+                Some(sqlite_values("SqliteArguments { something: else }"))
+            ),
             json!({"1": "<unreadable>", "2": "<unreadable>"})
         );
         assert_eq!(
-            keyed(1, postgres_values("types: [PgTypeInfo(Int4)]")),
+            keyed(1, Some(postgres_values("types: [PgTypeInfo(Int4)]"))),
             json!({"1": "<unreadable>"})
         );
-        assert_eq!(keyed(0, mysql_values("")), json!({}));
+        assert_eq!(keyed(0, Some(mysql_values(""))), json!({}));
     }
 }
