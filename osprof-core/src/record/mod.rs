@@ -40,9 +40,8 @@ pub(crate) struct RawEvent {
 
 /// What an event carries besides its ids, name and time. Two words, so that the recording
 /// path moves it, not the much larger [`Info`], and a span with no info allocates nothing.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) enum Detail {
-    #[default]
     None,
     /// A traced function's path when that is all its info holds (`hide_args`, no `info`):
     /// such a span allocates nothing either.
