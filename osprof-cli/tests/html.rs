@@ -129,6 +129,19 @@ impl Session<'_> {
         response.body_mut().read_json::<Value>().unwrap()["value"].clone()
     }
 
+    /// Clicks the first element matching the CSS selector `css`, as a user would.
+    fn click(&self, css: &str) {
+        let found = self.command("element", &json!({"using": "css selector", "value": css}));
+        // WebDriver names an element by its one value, under a fixed key.
+        let element = found
+            .as_object()
+            .and_then(|object| object.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element for {css}: {found}"))
+            .to_owned();
+        self.command(&format!("element/{element}/click"), &json!({}));
+    }
+
     fn script(&self, script: &str) -> Value {
         self.command("execute/sync", &json!({"script": script, "args": []}))
     }
@@ -185,40 +198,14 @@ fn the_html_report_works_offline_in_chromium() {
     );
 
     // A click on db's toggle shows its child, whose name is the trace's text, inert.
-    let toggle = session.command(
-        "element",
-        &json!({"using": "css selector", "value": ".row[data-id='1'] .toggle"}),
-    );
-    let element = toggle
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
-    session.command(&format!("element/{element}/click"), &json!({}));
+    session.click(".row[data-id='1'] .toggle");
     let names =
         session.script("return [...document.querySelectorAll('.name')].map(n => n.textContent)");
     assert_eq!(names[2], EVIL);
     assert_eq!(session.script("return window.pwned === undefined"), true);
 
     // A click on a name shows that span's raw payloads.
-    let name = session.command(
-        "element",
-        &json!({"using": "css selector", "value": ".row[data-id='0'] .name"}),
-    );
-    let element = name
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
-    session.command(&format!("element/{element}/click"), &json!({}));
+    session.click(".row[data-id='0'] .name");
     let details = session.script("return document.getElementById('details').textContent");
     assert!(
         details.as_str().unwrap().contains("\"wsgi-start\""),
