@@ -10,6 +10,35 @@ use sqlx::Connection;
 /// after the rows are sent, so reading the size right after a query races with it).
 const SETTLE: &str = "SELECT 0";
 
+/// The statement cache size of connection `$conn` after `SELECT ?` twice and then a
+/// non-persistent `SELECT ? + 1`: the same steps on a traced and a bare connection.
+macro_rules! cache_sizes {
+    ($conn:expr) => {{
+        let mut conn = $conn;
+        let mut sizes = Vec::new();
+        for persistent in [true, true, false] {
+            let sql = if persistent {
+                "SELECT ?"
+            } else {
+                "SELECT ? + 1"
+            };
+            sqlx::query(sql)
+                .bind(1)
+                .persistent(persistent)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query(SETTLE)
+                .persistent(false)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sizes.push(conn.cached_statements_size());
+        }
+        sizes
+    }};
+}
+
 #[tokio::test]
 async fn statement_caching_is_unchanged() {
     osprof_core::config::set_trace_sql(true);
@@ -20,58 +49,8 @@ async fn statement_caching_is_unchanged() {
 
     let (traced_sizes, bare_sizes) = async {
         osprof_core::init("key", None, None);
-        let mut conn = traced.acquire().await.unwrap();
-        let mut bare_conn = bare.acquire().await.unwrap();
-        let mut traced_sizes = Vec::new();
-        let mut bare_sizes = Vec::new();
-        for _ in 0..2 {
-            sqlx::query("SELECT ?")
-                .bind(1)
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            sqlx::query("SELECT ?")
-                .bind(1)
-                .fetch_one(&mut *bare_conn)
-                .await
-                .unwrap();
-            sqlx::query(SETTLE)
-                .persistent(false)
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            sqlx::query(SETTLE)
-                .persistent(false)
-                .execute(&mut *bare_conn)
-                .await
-                .unwrap();
-            traced_sizes.push(conn.cached_statements_size());
-            bare_sizes.push(bare_conn.cached_statements_size());
-        }
-        sqlx::query("SELECT ? + 1")
-            .bind(1)
-            .persistent(false)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query("SELECT ? + 1")
-            .bind(1)
-            .persistent(false)
-            .fetch_one(&mut *bare_conn)
-            .await
-            .unwrap();
-        sqlx::query(SETTLE)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query(SETTLE)
-            .persistent(false)
-            .execute(&mut *bare_conn)
-            .await
-            .unwrap();
-        traced_sizes.push(conn.cached_statements_size());
-        bare_sizes.push(bare_conn.cached_statements_size());
+        let traced_sizes = cache_sizes!(traced.acquire().await.unwrap());
+        let bare_sizes = cache_sizes!(bare.acquire().await.unwrap());
         osprof_core::clean();
         (traced_sizes, bare_sizes)
     }
