@@ -10,74 +10,28 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
+mod pools;
+
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use osprof_sqlx::TracedPool;
-use sqlx::{Sqlite, SqlitePool};
-use tokio::runtime::Runtime;
+use pools::Pools;
 
-/// Which pool a query goes through.
-#[derive(Clone, Copy)]
-enum Through {
-    Bare,
-    Traced,
-}
-
-struct Pools {
-    runtime: Runtime,
-    bare: SqlitePool,
-    traced: TracedPool<Sqlite>,
-}
-
-impl Pools {
-    fn select_one(&self, through: Through) {
-        let row = match through {
-            Through::Bare => self
-                .runtime
-                .block_on(sqlx::query("SELECT 1").fetch_one(&self.bare)),
-            Through::Traced => self
-                .runtime
-                .block_on(sqlx::query("SELECT 1").fetch_one(&self.traced)),
-        };
-        std::hint::black_box(row.unwrap());
+/// `iterations` timed queries through the traced pool (or the bare one), each after an
+/// untimed one through the other.
+fn interleaved(pools: &Pools, iterations: u64, traced: bool) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iterations {
+        pools.select_one(!traced);
+        let started = Instant::now();
+        pools.select_one(traced);
+        total += started.elapsed();
     }
-
-    /// `iterations` timed queries through `timed`, each after an untimed one through `other`.
-    fn interleaved(&self, iterations: u64, timed: Through, other: Through) -> Duration {
-        let mut total = Duration::ZERO;
-        for _ in 0..iterations {
-            self.select_one(other);
-            let started = Instant::now();
-            self.select_one(timed);
-            total += started.elapsed();
-        }
-        total
-    }
+    total
 }
 
 fn query_overhead(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // One pool (one connection, one SQLite worker thread) reached bare and wrapped: two
-    // pools would each have a worker thread of their own, whose wake-ups differ by more
-    // than the wrapper costs.
-    let bare = runtime
-        .block_on(
-            sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect("sqlite::memory:"),
-        )
-        .unwrap();
-    let traced = TracedPool::new(bare.clone());
-    let pools = Pools {
-        runtime,
-        bare,
-        traced,
-    };
-    osprof_core::config::set_trace_sql(true);
+    let pools = Pools::connect();
     osprof_core::notifier::set(|_: &serde_json::Value| {});
 
     let mut group = c.benchmark_group("SELECT 1 on in-memory SQLite");
@@ -90,14 +44,10 @@ fn query_overhead(c: &mut Criterion) {
         }
         let label = if active { "trace active" } else { "no trace" };
         group.bench_function(format!("bare pool, {label}"), |b| {
-            b.iter_custom(|iterations| {
-                pools.interleaved(iterations, Through::Bare, Through::Traced)
-            });
+            b.iter_custom(|iterations| interleaved(&pools, iterations, false));
         });
         group.bench_function(format!("TracedPool, {label}"), |b| {
-            b.iter_custom(|iterations| {
-                pools.interleaved(iterations, Through::Traced, Through::Bare)
-            });
+            b.iter_custom(|iterations| interleaved(&pools, iterations, true));
         });
         if active {
             osprof_core::clean();
