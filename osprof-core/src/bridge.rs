@@ -25,7 +25,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::context::{self, AsyncSpan};
-use crate::record::{Info, Name};
+use crate::record::{Detail, Info, Name};
 
 /// A `tracing_subscriber` layer that records `tracing` spans (`#[tracing::instrument]`
 /// functions in your code and your dependencies) and events (such as sqlx's `sqlx::query`)
@@ -127,7 +127,10 @@ where
         attrs.record(&mut fields);
         let metadata = attrs.metadata();
         let name = Name::from(metadata.name());
-        let osprof_span = AsyncSpan::new(name, Some(info(metadata.target(), fields)));
+        let osprof_span = AsyncSpan::new(
+            name,
+            Detail::from_info(Some(info(metadata.target(), fields))),
+        );
         span.extensions_mut()
             .insert(Bridged(Mutex::new(osprof_span)));
     }
@@ -177,7 +180,7 @@ where
         event.record(&mut fields);
         let target = event.metadata().target();
         let name = Name::from(target);
-        if context::start_span(name, Some(info(target, fields))) {
+        if context::start_span(name, Detail::from_info(Some(info(target, fields)))) {
             context::stop_span(None);
         }
         IN_EVENT.with(|busy| busy.set(false));

@@ -34,6 +34,9 @@ fn text_ids() -> std::sync::MutexGuard<'static, TextIds> {
 }
 
 impl Id {
+    /// The all-zero id: a placeholder that is never delivered.
+    pub(crate) const NIL: Id = Id(0);
+
     /// A fresh random UUID4 from `fastrand`'s thread-local generator, seeded once per thread
     /// (no system call per id).
     #[inline]

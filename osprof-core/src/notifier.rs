@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::delivery::PayloadBuilder;
-use crate::record::RawEvent;
+use crate::record::Event;
 pub use crate::record::{DeliveryOptions, Overflow};
 
 /// Where trace events go, and where stored traces come back from (SPEC §5).
@@ -274,7 +274,7 @@ where
 /// ```
 pub struct Batch<'a> {
     builder: &'a mut PayloadBuilder,
-    events: &'a mut dyn Iterator<Item = RawEvent>,
+    events: &'a mut dyn Iterator<Item = Event>,
     remaining: usize,
     json: String,
 }
@@ -282,7 +282,7 @@ pub struct Batch<'a> {
 impl<'a> Batch<'a> {
     pub(crate) fn new(
         builder: &'a mut PayloadBuilder,
-        events: &'a mut dyn Iterator<Item = RawEvent>,
+        events: &'a mut dyn Iterator<Item = Event>,
         len: usize,
     ) -> Self {
         Batch {

@@ -9,10 +9,10 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 pub use serde_json;
-pub use std::sync::OnceLock;
+use std::sync::OnceLock;
 
 use crate::context::{self, AsyncSpan};
-use crate::record::{Info, Name};
+use crate::record::{Detail, Info, Name};
 
 /// True when a span opened here would be recorded: arguments are formatted only then.
 #[inline(always)]
@@ -20,25 +20,44 @@ pub fn active() -> bool {
     context::is_traced()
 }
 
-/// The traced function's Rust path, from the type name of a marker fn declared inside it
-/// (`crate::module::Type::method::__osprof_here`, `<Type as Trait>::method::...`): computed
-/// once per function.
-pub fn function_path(
-    cache: &'static OnceLock<&'static str>,
-    marker: &'static str,
-) -> &'static &'static str {
-    cache.get_or_init(|| {
-        let path = marker.strip_suffix("::__osprof_here").unwrap_or(marker);
-        Box::leak(path.replace("::{{closure}}", "").into_boxed_str())
-    })
+/// A traced function, once per function (a `static` in its body): its span name and its
+/// Rust path. Events point at it, so a function span with nothing else to say allocates
+/// nothing.
+pub struct FnSite {
+    pub(crate) name: &'static str,
+    path: OnceLock<&'static str>,
+}
+
+impl FnSite {
+    /// The site of a function whose spans are named `name`.
+    pub const fn new(name: &'static str) -> FnSite {
+        FnSite {
+            name,
+            path: OnceLock::new(),
+        }
+    }
+
+    /// The site with its Rust path, taken from the type name of a marker fn declared inside
+    /// the function (`crate::module::Type::method::__osprof_here`,
+    /// `<Type as Trait>::method::...`): computed once per function.
+    pub fn resolve(&'static self, marker: &'static str) -> &'static FnSite {
+        self.path.get_or_init(|| {
+            let path = marker.strip_suffix("::__osprof_here").unwrap_or(marker);
+            Box::leak(path.replace("::{{closure}}", "").into_boxed_str())
+        });
+        self
+    }
+
+    /// The function's Rust path (its span name until [`resolve`](Self::resolve)d).
+    pub(crate) fn path(&self) -> &'static str {
+        self.path.get().copied().unwrap_or(self.name)
+    }
 }
 
 /// The start info of a function span.
 pub struct FnStart {
-    /// The span name (`name = ...`, or the function's name).
-    pub span: &'static str,
-    /// The function's Rust path.
-    pub function: &'static &'static str,
+    /// The function: its span name (`name = ...`, or the function's name) and Rust path.
+    pub site: &'static FnSite,
     /// The arguments' tuple-style rendering; `None` with `hide_args`.
     pub args: Option<String>,
     /// `info(...)` given to the attribute.
@@ -46,13 +65,16 @@ pub struct FnStart {
 }
 
 impl FnStart {
-    fn into_parts(self) -> (Name, Info) {
-        let info = Info::Function {
-            user: self.info,
-            name: self.function,
-            args: self.args,
+    fn into_parts(self) -> (Name, Detail) {
+        let detail = match (self.info, self.args) {
+            (None, None) => Detail::Function(self.site),
+            (user, args) => Detail::from_info(Some(Info::Function {
+                user,
+                path: self.site.path(),
+                args,
+            })),
         };
-        (Name::from(self.span), info)
+        (Name::from(self.site.name), detail)
     }
 }
 
@@ -98,6 +120,17 @@ impl FnGuard {
         }
     }
 
+    /// Opens the span of a function that shows nothing but its path (`hide_args`, no
+    /// `info`), when a trace is active.
+    #[inline]
+    pub fn enter_site(site: impl FnOnce() -> &'static FnSite) -> FnGuard {
+        let started = context::any_alive() && open_site(site);
+        FnGuard {
+            started,
+            _not_send: PhantomData,
+        }
+    }
+
     /// True when the span was opened: the stop info is worth computing.
     #[inline]
     pub fn started(&self) -> bool {
@@ -121,18 +154,30 @@ fn open_with(start: impl FnOnce() -> FnStart) -> bool {
     if !context::is_traced() {
         return false;
     }
-    let (name, info) = start().into_parts();
-    context::start_span(name, Some(info))
+    let (name, detail) = start().into_parts();
+    context::start_span(name, detail)
+}
+
+#[inline(never)]
+fn open_site(site: impl FnOnce() -> &'static FnSite) -> bool {
+    context::start_plain(context::Plain::Function(site()))
 }
 
 #[inline(never)]
 fn close_with(stop: impl FnOnce() -> Stop) {
-    context::stop_span(stop().0);
+    match stop().0 {
+        None => context::stop_plain(),
+        info => context::stop_span(info),
+    }
 }
 
 #[inline(never)]
 fn close_unwinding() {
-    context::stop_span(context::panic_info());
+    if std::thread::panicking() {
+        context::stop_span(context::panic_info());
+    } else {
+        context::stop_plain();
+    }
 }
 
 impl Drop for FnGuard {
@@ -163,8 +208,8 @@ where
 {
     let span = match start {
         Some(start) => {
-            let (name, info) = start.into_parts();
-            AsyncSpan::new(name, Some(info))
+            let (name, detail) = start.into_parts();
+            AsyncSpan::new(name, detail)
         }
         None => AsyncSpan::closed(),
     };

@@ -75,19 +75,25 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
         #[allow(unused_imports)]
         use #krate::__private::{DebugArg as _, NamedArg as _};
         #krate::__private::FnStart {
-            span: #span_name,
-            function: #krate::__private::function_path(
-                &__OSPROF_FUNCTION,
-                ::core::any::type_name_of_val(&__osprof_here),
-            ),
+            site: __OSPROF_SITE.resolve(::core::any::type_name_of_val(&__osprof_here)),
             args: #rendered_args,
             info: #info,
         }
     }};
+    // A span that shows nothing but the function's path takes the shorter way in.
+    let enter = if options.hide_args.is_some() && options.info.is_none() {
+        quote! {
+            #krate::__private::FnGuard::enter_site(|| {
+                __OSPROF_SITE.resolve(::core::any::type_name_of_val(&__osprof_here))
+            })
+        }
+    } else {
+        quote!(#krate::__private::FnGuard::enter(|| #start))
+    };
     let prologue = quote! {
         fn __osprof_here() {}
-        static __OSPROF_FUNCTION: #krate::__private::OnceLock<&'static str> =
-            #krate::__private::OnceLock::new();
+        static __OSPROF_SITE: #krate::__private::FnSite =
+            #krate::__private::FnSite::new(#span_name);
     };
     let block = &item.block;
     let hide_result = options.hide_result();
@@ -104,7 +110,7 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
                     hide_result,
                 );
                 quote! {
-                    let __osprof_guard = #krate::__private::FnGuard::enter(|| #start);
+                    let __osprof_guard = #enter;
                     #[allow(clippy::redundant_closure_call)]
                     let __osprof_output = (move || #annotation #block)();
                     __osprof_guard.finish(|| #stop);
@@ -112,7 +118,7 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
                 }
             } else {
                 quote! {
-                    let __osprof_guard = #krate::__private::FnGuard::enter(|| #start);
+                    let __osprof_guard = #enter;
                     #block
                 }
             }

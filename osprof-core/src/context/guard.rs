@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use serde_json::Value;
 
-use crate::record::{Info, Name};
+use crate::record::{Detail, Info, Name};
 
 /// A span that stops when dropped: OSProfiler's `with profiler.Trace(name, info):`.
 ///
@@ -53,7 +53,14 @@ impl Trace {
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> Trace {
         // Only the check is inlined into the caller: the active path stays out of line so
         // that a resting call site keeps a small stack frame and no register spills.
-        let started = super::any_alive() && open(name.into(), info);
+        let started = super::any_alive() && {
+            let name = name.into();
+            // A static name with no info, the common span, takes the shortest way in.
+            match (name.as_static(), info) {
+                (Some(name), None) => super::start_plain(super::Plain::Name(name)),
+                (_, info) => open(name, info),
+            }
+        };
         Trace {
             started,
             _not_send: PhantomData,
@@ -63,12 +70,16 @@ impl Trace {
 
 #[inline(never)]
 fn open(name: Name, info: Option<Value>) -> bool {
-    super::start_span(name, info.map(Info::Json))
+    super::start_span(name, Detail::from_info(info.map(Info::Json)))
 }
 
 #[inline(never)]
 fn close() {
-    super::stop_span(panic_info());
+    if std::thread::panicking() {
+        super::stop_span(panic_info());
+    } else {
+        super::stop_plain();
+    }
 }
 
 impl Drop for Trace {

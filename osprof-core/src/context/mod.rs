@@ -17,9 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+use crate::__private::FnSite;
 use crate::delivery;
 use crate::id::Id;
-use crate::record::{Detail, Info, Name, Phase, RawEvent, Recorder};
+use crate::record::{Detail, Info, Name, Phase, RawEvent, Recorder, What};
 
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
@@ -96,12 +97,12 @@ impl Context {
         )
     }
 
-    /// Opens a span: records its start and pushes it. Returns `[base, id, parent]`.
+    /// Opens a span: records its start and pushes it. Returns `[id, parent]`.
     #[inline(always)]
-    fn open(&mut self, recorder: &mut Recorder, name: Name, detail: Detail) -> [Id; 3] {
-        let ids = [self.base_id, Id::random(), self.id()];
-        recorder.push(RawEvent::new(Phase::Start, &name, ids, detail));
-        self.spans.push((ids[1], name));
+    fn open(&mut self, recorder: &mut Recorder, name: Name, what: What) -> [Id; 2] {
+        let ids = [Id::random(), self.id()];
+        recorder.push(self.base_id, RawEvent::now(ids[0], ids[1], what));
+        self.spans.push((ids[0], name));
         ids
     }
 
@@ -110,8 +111,8 @@ impl Context {
     fn close(&mut self, recorder: &mut Recorder, detail: Detail) {
         let parent_id = self.parent_of_top();
         if let Some((id, name)) = self.spans.pop() {
-            let ids = [self.base_id, id, parent_id];
-            recorder.push(RawEvent::new(Phase::Stop, &name, ids, detail));
+            let what = What::new(Phase::Stop, &name, detail);
+            recorder.push(self.base_id, RawEvent::now(id, parent_id, what));
         }
     }
 }
@@ -166,21 +167,25 @@ fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R
         .try_with(|state| {
             let state = &mut *state.borrow_mut();
             let context = state.current.as_mut()?;
-            let recorder = state.recorder.get_or_insert_with(Recorder::register);
+            let recorder = match &mut state.recorder {
+                Some(recorder) => recorder,
+                none => none.insert(Recorder::register()),
+            };
             Some(f(context, recorder))
         })
         .ok()
         .flatten()
 }
 
-/// Records an event outside any context (a span whose future outlived its trace).
-fn record_detached(event: RawEvent) {
+/// Records an event of the trace `base_id` outside any context (the stop of a span whose
+/// future outlived its trace's context on this thread).
+fn record_detached(base_id: Id, event: RawEvent) {
     let recorded = THREAD.try_with(|state| {
         let state = &mut *state.borrow_mut();
         state
             .recorder
             .get_or_insert_with(Recorder::register)
-            .push(event);
+            .push(base_id, event);
     });
     if recorded.is_err() {
         delivery::count_dropped(1);
@@ -286,7 +291,10 @@ pub fn start(name: &str, info: Option<Value>) {
     if !any_alive() {
         return;
     }
-    start_span(Name::from(name.to_owned()), info.map(Info::Json));
+    start_span(
+        Name::from(name.to_owned()),
+        Detail::from_info(info.map(Info::Json)),
+    );
 }
 
 /// Closes the innermost open span, with `info` merged into its stop payload's `info`.
@@ -306,19 +314,78 @@ pub fn stop(info: Option<Value>) {
 
 /// Opens a span if a trace is active; true if it did.
 #[inline(always)]
-pub(crate) fn start_span(name: Name, info: Option<Info>) -> bool {
-    // Only the two-word detail goes through the closure: `Info` is much larger.
-    let detail = Detail::from_info(info);
+pub(crate) fn start_span(name: Name, detail: Detail) -> bool {
+    let what = What::new(Phase::Start, &name, detail);
     with_current(|context, recorder| {
-        context.open(recorder, name, detail);
+        context.open(recorder, name, what);
     })
     .is_some()
 }
 
 #[inline(always)]
 pub(crate) fn stop_span(info: Option<Info>) {
+    // Only the two-word detail goes through the closure: `Info` is much larger.
     let detail = Detail::from_info(info);
     with_current(|context, recorder| context.close(recorder, detail));
+}
+
+/// What a span with no info is: a static name, or a traced function with nothing shown
+/// but its path. `Copy`, two words: the fast paths below keep it in registers.
+#[derive(Clone, Copy)]
+pub(crate) enum Plain {
+    Name(&'static str),
+    Function(&'static FnSite),
+}
+
+/// Opens a span with no info, if a trace is active; true if it did. The path that
+/// `Trace::new("name", None)` and `#[trace(hide_args)]` take: nothing in it is dropped or
+/// moved through memory but the event itself.
+#[inline(never)]
+pub(crate) fn start_plain(plain: Plain) -> bool {
+    THREAD
+        .try_with(|state| {
+            let state = &mut *state.borrow_mut();
+            let Some(context) = &mut state.current else {
+                return false;
+            };
+            let recorder = match &mut state.recorder {
+                Some(recorder) => recorder,
+                none => none.insert(Recorder::register()),
+            };
+            let (name, what) = match plain {
+                Plain::Name(name) => (name, What::StartPlain(name)),
+                Plain::Function(site) => (site.name, What::StartFunction(site)),
+            };
+            let span_id = Id::random();
+            recorder.push(context.base_id, RawEvent::now(span_id, context.id(), what));
+            context.spans.push((span_id, Name::from(name)));
+            true
+        })
+        .unwrap_or(false)
+}
+
+/// Closes the innermost span with no stop info: the path of a span stopped normally.
+#[inline(always)]
+pub(crate) fn stop_plain() {
+    let _ = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        let Some(context) = &mut state.current else {
+            return;
+        };
+        let parent_id = context.parent_of_top();
+        let Some((span_id, name)) = context.spans.pop() else {
+            return;
+        };
+        let recorder = match &mut state.recorder {
+            Some(recorder) => recorder,
+            none => none.insert(Recorder::register()),
+        };
+        let what = match name.as_static() {
+            Some(name) => What::StopPlain(name),
+            None => What::new(Phase::Stop, &name, Detail::None),
+        };
+        recorder.push(context.base_id, RawEvent::now(span_id, parent_id, what));
+    });
 }
 
 /// A copy of the current context, for handing to other code.

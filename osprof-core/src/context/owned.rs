@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::carry::enter;
 use super::{AsyncSpan, Context};
 use crate::id::Id;
-use crate::record::{Info, Name};
+use crate::record::{Detail, Info, Name};
 
 /// A trace context and its outermost span, carried by the value they belong to.
 ///
@@ -73,7 +73,7 @@ impl OwnedTrace {
         });
         let mut trace = OwnedTrace {
             context,
-            span: AsyncSpan::new(name.into(), info.map(Info::Json)),
+            span: AsyncSpan::new(name.into(), Detail::from_info(info.map(Info::Json))),
         };
         // Open the span now, so that its start is the request's start.
         trace.in_scope(|| ());

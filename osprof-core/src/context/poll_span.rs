@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::AsyncSpan;
-use crate::record::{Info, Name};
+use crate::record::{Detail, Info, Name};
 
 /// A span for code that implements `Future` or `Stream` by hand: entered for each poll with
 /// [`in_scope`](PollSpan::in_scope), stopped by [`finish`](PollSpan::finish) or, if that
@@ -32,7 +32,7 @@ impl PollSpan {
     /// ```
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> PollSpan {
         PollSpan {
-            span: AsyncSpan::new(name.into(), info.map(Info::Json)),
+            span: AsyncSpan::new(name.into(), Detail::from_info(info.map(Info::Json))),
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::guard::panic_info;
 use super::{any_alive, record_detached, with_current};
 use crate::id::Id;
-use crate::record::{Detail, Info, Name, Phase, RawEvent};
+use crate::record::{Detail, Info, Name, Phase, RawEvent, What};
 
 /// The span of one future, across all its polls.
 pub(crate) struct AsyncSpan {
@@ -21,7 +21,7 @@ enum State {
     /// Not polled yet: whether it is traced is decided at the first poll.
     Waiting {
         name: Name,
-        info: Option<Info>,
+        detail: Detail,
     },
     Open {
         name: Name,
@@ -33,9 +33,9 @@ enum State {
 }
 
 impl AsyncSpan {
-    pub(crate) fn new(name: Name, info: Option<Info>) -> AsyncSpan {
+    pub(crate) fn new(name: Name, detail: Detail) -> AsyncSpan {
         AsyncSpan {
-            state: State::Waiting { name, info },
+            state: State::Waiting { name, detail },
         }
     }
 
@@ -67,20 +67,21 @@ impl AsyncSpan {
     pub(crate) fn enter(&mut self) -> bool {
         match &self.state {
             State::Waiting { .. } => {
-                let State::Waiting { name, info } = std::mem::replace(&mut self.state, State::Done)
+                let State::Waiting { name, detail } =
+                    std::mem::replace(&mut self.state, State::Done)
                 else {
                     unreachable!("matched just above")
                 };
                 if !any_alive() {
                     return false;
                 }
+                let what = What::new(Phase::Start, &name, detail);
                 let opened = with_current(|context, recorder| {
-                    let [base_id, id, parent_id] =
-                        context.open(recorder, name.clone(), Detail::from_info(info));
+                    let [id, parent_id] = context.open(recorder, name.clone(), what);
                     State::Open {
                         id,
                         name,
-                        base_id,
+                        base_id: context.base_id,
                         parent_id,
                     }
                 });
@@ -119,12 +120,14 @@ impl AsyncSpan {
             parent_id,
         } = std::mem::replace(&mut self.state, State::Done)
         {
-            record_detached(RawEvent::new(
-                Phase::Stop,
-                &name,
-                [base_id, id, parent_id],
-                Detail::from_info(info),
-            ));
+            record_detached(
+                base_id,
+                RawEvent::now(
+                    id,
+                    parent_id,
+                    What::new(Phase::Stop, &name, Detail::from_info(info)),
+                ),
+            );
         }
     }
 }
@@ -182,7 +185,7 @@ impl<F, S> Instrumented<F, S> {
     pub(crate) fn new(future: F, name: Name, info: Option<Info>, stop: S) -> Self {
         Instrumented {
             future,
-            span: AsyncSpan::new(name, info),
+            span: AsyncSpan::new(name, Detail::from_info(info)),
             stop: Some(stop),
         }
     }

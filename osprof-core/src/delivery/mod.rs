@@ -12,11 +12,9 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
-use rtrb::Consumer;
-
 use crate::context;
 use crate::notifier::{self, Batch, DeliveryStats};
-use crate::record::RawEvent;
+use crate::record::{Event, Reader};
 
 pub(crate) use payload::PayloadBuilder;
 pub(crate) use timestamp::parse_micros;
@@ -29,7 +27,7 @@ const IDLE_INTERVAL: Duration = Duration::from_millis(10);
 const SMALL_ROUND: usize = 1024;
 
 struct Shared {
-    rings: Mutex<Vec<Consumer<RawEvent>>>,
+    rings: Mutex<Vec<Reader>>,
     thread: OnceLock<Option<Thread>>,
     sleeping: AtomicBool,
     flush: Mutex<FlushState>,
@@ -66,8 +64,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Adds a new thread's ring and starts the delivery thread on first use.
-pub(crate) fn register(consumer: Consumer<RawEvent>) {
-    lock(&SHARED.rings).push(consumer);
+pub(crate) fn register(reader: Reader) {
+    lock(&SHARED.rings).push(reader);
     delivery_thread();
 }
 
@@ -149,7 +147,7 @@ pub(crate) fn flush() {
 
 fn run() {
     let mut builder = PayloadBuilder::new();
-    let mut staged: Vec<RawEvent> = Vec::new();
+    let mut staged: Vec<Event> = Vec::new();
     loop {
         let flush_target = lock(&SHARED.flush).requested;
         // Events stamped before this instant and still in a ring are all drained below, so
@@ -157,12 +155,12 @@ fn run() {
         let watermark = fastant::Instant::now();
         let drained = drain_rings(&mut staged);
         // Each ring is in order already; the stable sort merges the rings by time.
-        staged.sort_by_key(|event| event.at);
+        staged.sort_by_key(Event::at);
         let flushing = flush_target > lock(&SHARED.flush).completed;
         let ready = if flushing {
             staged.len()
         } else {
-            staged.partition_point(|event| event.at < watermark)
+            staged.partition_point(|event| event.at() < watermark)
         };
         if ready > 0 {
             deliver(&mut builder, staged.drain(..ready));
@@ -179,19 +177,16 @@ fn run() {
     }
 }
 
-fn drain_rings(staged: &mut Vec<RawEvent>) -> usize {
+fn drain_rings(staged: &mut Vec<Event>) -> usize {
     let mut rings = lock(&SHARED.rings);
-    let before = staged.len();
+    let mut drained = 0;
     rings.retain_mut(|ring| {
         let abandoned = ring.is_abandoned();
-        let available = ring.slots();
-        if let Ok(chunk) = ring.read_chunk(available) {
-            staged.extend(chunk);
-        }
+        drained += ring.drain_into(staged);
         // A ring whose thread has exited is forgotten once it has been read empty.
         !(abandoned && ring.is_empty())
     });
-    staged.len() - before
+    drained
 }
 
 fn rings_have_events() -> bool {
@@ -219,7 +214,7 @@ fn sleep() {
     SHARED.sleeping.store(false, Ordering::SeqCst);
 }
 
-fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item = RawEvent>) {
+fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item = Event>) {
     let len = events.len();
     let count = len as u64;
     let Some(driver) = notifier::current_sink() else {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::timestamp::TimestampWriter;
 use crate::id::Id;
-use crate::record::{Info, Phase, RawEvent};
+use crate::record::{Event, Info, Phase};
 
 /// How often the clock anchor (cycle counter to wall clock) is taken again, so that a
 /// drifting cycle counter never skews timestamps for long.
@@ -72,19 +72,19 @@ impl PayloadBuilder {
     /// Writes `event` as the JSON text of its payload into `out` (replacing its content):
     /// byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s value,
     /// without building the value. Drivers that store text use this.
-    pub(crate) fn write_json(&mut self, mut event: RawEvent, out: &mut String) {
-        let unix_nanos = self.unix_nanos(event.at);
+    pub(crate) fn write_json(&mut self, mut event: Event, out: &mut String) {
+        let unix_nanos = self.unix_nanos(event.at());
         out.clear();
         out.push_str("{\"name\":");
-        let suffix = match event.phase {
+        let suffix = match event.phase() {
             Phase::Start => "-start",
             Phase::Stop => "-stop",
         };
         push_json_string(out, event.name(), suffix);
         for (key, id) in [
             (",\"base_id\":", event.base_id),
-            (",\"trace_id\":", event.trace_id),
-            (",\"parent_id\":", event.parent_id),
+            (",\"trace_id\":", event.raw.span_id),
+            (",\"parent_id\":", event.raw.parent_id),
         ] {
             out.push_str(key);
             id.push_json_to(out);
@@ -106,8 +106,8 @@ impl PayloadBuilder {
     }
 
     /// Fills the payload with `event` and returns it; valid until the next call.
-    pub(crate) fn fill(&mut self, mut event: RawEvent) -> &Value {
-        let unix_nanos = self.unix_nanos(event.at);
+    pub(crate) fn fill(&mut self, mut event: Event) -> &Value {
+        let unix_nanos = self.unix_nanos(event.at());
         let Value::Object(payload) = &mut self.payload else {
             unreachable!("the payload is built as an object")
         };
@@ -127,7 +127,7 @@ impl PayloadBuilder {
 
         name.clear();
         name.push_str(event.name());
-        name.push_str(match event.phase {
+        name.push_str(match event.phase() {
             Phase::Start => "-start",
             Phase::Stop => "-stop",
         });
@@ -137,9 +137,9 @@ impl PayloadBuilder {
             self.base_id = Some(event.base_id);
         }
         trace_id.clear();
-        event.trace_id.push_to(trace_id);
+        event.raw.span_id.push_to(trace_id);
         parent_id.clear();
-        event.parent_id.push_to(parent_id);
+        event.raw.parent_id.push_to(parent_id);
         self.timestamps.write(unix_nanos, timestamp);
         match event.take_info() {
             None => {
@@ -214,9 +214,9 @@ fn with_host(info: Info, host: &str) -> Value {
             ("etype".to_owned(), Value::String(etype.into_owned())),
             ("message".to_owned(), Value::String(message)),
         ]),
-        Info::Function { user, name, args } => {
+        Info::Function { user, path, args } => {
             let mut function = Map::with_capacity(3);
-            function.insert("name".into(), Value::String((*name).to_owned()));
+            function.insert("name".into(), Value::String(path.to_owned()));
             if let Some(args) = args {
                 function.insert("args".into(), Value::String(args));
                 function.insert("kwargs".into(), Value::String("{}".to_owned()));
@@ -242,45 +242,49 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::record::{Detail, Name};
+    use crate::__private::FnSite;
+    use crate::record::{Detail, Name, RawEvent, What};
 
-    fn event(name: Name, ids: [&str; 3], info: Option<Info>) -> RawEvent {
-        let [base, trace, parent] = ids.map(Id::parse);
-        RawEvent::new(
-            Phase::Start,
-            &name,
-            [base, trace, parent],
-            Detail::from_info(info),
-        )
+    fn event(name: Name, ids: [&str; 3], detail: Detail) -> Event {
+        let [base_id, span_id, parent_id] = ids.map(Id::parse);
+        Event {
+            base_id,
+            raw: RawEvent::now(span_id, parent_id, What::new(Phase::Start, &name, detail)),
+        }
+    }
+
+    fn info(info: Info) -> Detail {
+        Detail::from_info(Some(info))
     }
 
     #[test]
     fn json_text_is_what_serde_json_makes_of_the_value() {
+        static SITE: FnSite = FnSite::new("traced");
         let mut builder = PayloadBuilder::new();
         let uuid = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
         let cases = [
-            event("rpc".into(), [uuid, uuid, uuid], None),
+            event("rpc".into(), [uuid, uuid, uuid], Detail::None),
             event(
                 "with \"quotes\" \\ and\nlines".to_owned().into(),
                 ["b\"ase", "t\\r", "p\u{1}"],
-                None,
+                Detail::None,
             ),
             event(
                 "db".into(),
                 ["1", "2", "3"],
-                Some(Info::Json(
+                info(Info::Json(
                     json!({"db": {"statement": "SELECT \"x\""}, "n": [1, 2.5, null]}),
                 )),
             ),
             event(
                 "odd".into(),
                 [uuid, "x", "y"],
-                Some(Info::Json(json!("just text"))),
+                info(Info::Json(json!("just text"))),
             ),
             event(
                 "failed".into(),
                 [uuid, "x", "y"],
-                Some(Info::Failure {
+                info(Info::Failure {
                     etype: "panic".into(),
                     message: "bad \"thing\"".into(),
                 }),
@@ -288,36 +292,37 @@ mod tests {
             event(
                 "fn".into(),
                 [uuid, "x", "y"],
-                Some(Info::Function {
+                info(Info::Function {
                     user: Some(Map::from_iter([("k".to_owned(), json!("v"))])),
-                    name: &"crate::m::f",
+                    path: "crate::m::f",
                     args: Some("(1, \"a\")".to_owned()),
                 }),
             ),
             event(
                 "fn".into(),
                 [uuid, "x", "y"],
-                Some(Info::Function {
+                info(Info::Function {
                     user: None,
-                    name: &"crate::m::inline",
+                    path: "crate::m::inline",
                     args: None,
                 }),
             ),
             event(
                 "res".into(),
                 [uuid, "x", "y"],
-                Some(Info::Result("Ok(4)".to_owned())),
+                info(Info::Result("Ok(4)".to_owned())),
             ),
-            event("ünïcode ✓".into(), [uuid, "ids ✓", "y"], None),
+            event("ünïcode ✓".into(), [uuid, "ids ✓", "y"], Detail::None),
+            event(
+                "traced".into(),
+                [uuid, "x", "y"],
+                Detail::Function(SITE.resolve("crate::m::traced::__osprof_here")),
+            ),
         ];
-        for raw in cases {
-            let copy = RawEvent {
-                detail: raw.detail.clone(),
-                ..raw
-            };
-            let expected = serde_json::to_string(builder.fill(copy)).unwrap();
+        for event in cases {
+            let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
             let mut text = String::new();
-            builder.write_json(raw, &mut text);
+            builder.write_json(event, &mut text);
             assert_eq!(text, expected);
             let _: Value = serde_json::from_str(&text).unwrap();
         }

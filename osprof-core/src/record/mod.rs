@@ -7,11 +7,11 @@ mod name;
 mod options;
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtrb::{Producer, PushError, RingBuffer};
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
+use crate::__private::FnSite;
 use crate::delivery;
 use crate::id::Id;
 
@@ -26,35 +26,64 @@ pub(crate) enum Phase {
     Stop,
 }
 
-/// One start or stop, as recorded on the traced thread: 96 bytes, no reference counts.
+/// One start or stop, as recorded on the traced thread: 64 bytes, one cache line, no
+/// reference counts.
+///
+/// The trace's base id is not in it: a ring announces it with a [`What::Trace`] event when
+/// it changes (see [`Recorder::push`]), and the delivery thread pairs it back on as it
+/// drains the ring into [`Event`]s. Keeping events to one cache line halves what moves
+/// from the traced thread's core to the delivery thread's.
+#[derive(Clone)]
 pub(crate) struct RawEvent {
-    pub(crate) base_id: Id,
-    pub(crate) trace_id: Id,
+    /// The span's id: the payload's `trace_id`. The base id in a [`What::Trace`] event.
+    pub(crate) span_id: Id,
     pub(crate) parent_id: Id,
     pub(crate) at: fastant::Instant,
-    /// The span name when it is static; see [`Extra::name`] otherwise.
-    pub(crate) name: &'static str,
-    pub(crate) detail: Detail,
-    pub(crate) phase: Phase,
+    pub(crate) what: What,
 }
 
-/// What an event carries besides its ids, name and time. Two words, so that the recording
-/// path moves it, not the much larger [`Info`], and a span with no info allocates nothing.
+const _: () = assert!(
+    size_of::<RawEvent>() == 64,
+    "a RawEvent fills one cache line"
+);
+
+/// What an event is besides its ids and time: three words, so that a span with a static
+/// name, or a traced function's span with no arguments shown, allocates nothing.
+///
+/// The phase is part of the variant and the tag is a whole word: an event is then made of
+/// whole-word stores only, which the copy into the ring can read back at full speed (a
+/// one-byte tag or phase beside them stalls that copy).
 #[derive(Clone)]
-pub(crate) enum Detail {
-    None,
-    /// A traced function's path when that is all its info holds (`hide_args`, no `info`):
-    /// such a span allocates nothing either.
-    Function(&'static &'static str),
-    /// What most events do not have, boxed.
-    Extra(Box<Extra>),
+#[repr(u64)]
+pub(crate) enum What {
+    /// A span with a static name and no info.
+    StartPlain(&'static str),
+    StopPlain(&'static str),
+    /// A traced function's span whose only info is the function's path (`hide_args`, no
+    /// `info`): the name and the path both come from the function's [`FnSite`].
+    StartFunction(&'static FnSite),
+    StopFunction(&'static FnSite),
+    /// Anything else (info, or a name built at run time), boxed: most events have neither.
+    StartExtra(Box<Extra>),
+    StopExtra(Box<Extra>),
+    /// Not a span: the events that follow in this ring belong to the trace `span_id`.
+    Trace,
 }
 
 #[derive(Clone)]
 pub(crate) struct Extra {
-    /// A name built at run time.
-    pub(crate) name: Option<Arc<str>>,
+    pub(crate) name: Name,
     pub(crate) info: Option<Info>,
+}
+
+/// What the code that opens or closes a span gives besides its name: two words, so that
+/// the recording path moves it, not the much larger [`Info`].
+pub(crate) enum Detail {
+    None,
+    /// A traced function's span with no arguments or info shown.
+    Function(&'static FnSite),
+    /// Info, boxed; its name is filled in when the event is made.
+    Extra(Box<Extra>),
 }
 
 impl Detail {
@@ -63,88 +92,164 @@ impl Detail {
     pub(crate) fn from_info(info: Option<Info>) -> Detail {
         match info {
             None => Detail::None,
-            Some(info) => Detail::of(info),
+            Some(info) => Detail::boxed(info),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn of(info: Info) -> Detail {
-        match info {
-            Info::Function {
-                user: None,
-                name,
-                args: None,
-            } => Detail::Function(name),
-            info => Detail::Extra(Box::new(Extra {
-                name: None,
-                info: Some(info),
-            })),
-        }
-    }
-
-    /// The same detail for an event whose name was built at run time.
-    #[cold]
-    #[inline(never)]
-    fn with_name(self, name: &Arc<str>) -> Detail {
-        let info = match self {
-            Detail::None => None,
-            Detail::Function(function) => Some(Info::Function {
-                user: None,
-                name: function,
-                args: None,
-            }),
-            Detail::Extra(extra) => extra.info,
-        };
+    fn boxed(info: Info) -> Detail {
         Detail::Extra(Box::new(Extra {
-            name: Some(name.clone()),
-            info,
+            name: Name::from(""),
+            info: Some(info),
         }))
     }
 }
 
-impl RawEvent {
+impl What {
     #[inline(always)]
-    pub(crate) fn new(
-        phase: Phase,
-        name: &Name,
-        [base_id, trace_id, parent_id]: [Id; 3],
-        detail: Detail,
-    ) -> RawEvent {
-        let (name, shared_name) = name.parts();
-        let detail = match shared_name {
-            None => detail,
-            Some(shared_name) => detail.with_name(shared_name),
+    pub(crate) fn new(phase: Phase, name: &Name, detail: Detail) -> What {
+        let static_name = name.as_static();
+        // One match that consumes `detail` in every arm: no drop left to do after it.
+        match detail {
+            Detail::None if let Some(name) = static_name => match phase {
+                Phase::Start => What::StartPlain(name),
+                Phase::Stop => What::StopPlain(name),
+            },
+            Detail::Function(site) if static_name.is_some() => match phase {
+                Phase::Start => What::StartFunction(site),
+                Phase::Stop => What::StopFunction(site),
+            },
+            detail => What::extra(phase, name, detail),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn extra(phase: Phase, name: &Name, detail: Detail) -> What {
+        let mut extra = match detail {
+            Detail::Extra(extra) => extra,
+            Detail::None => Box::new(Extra {
+                name: Name::from(""),
+                info: None,
+            }),
+            Detail::Function(site) => Box::new(Extra {
+                name: Name::from(""),
+                info: Some(Info::Function {
+                    user: None,
+                    path: site.path(),
+                    args: None,
+                }),
+            }),
         };
+        extra.name = name.clone();
+        match phase {
+            Phase::Start => What::StartExtra(extra),
+            Phase::Stop => What::StopExtra(extra),
+        }
+    }
+}
+
+impl RawEvent {
+    /// An event stamped now.
+    #[inline(always)]
+    pub(crate) fn now(span_id: Id, parent_id: Id, what: What) -> RawEvent {
         RawEvent {
-            base_id,
-            trace_id,
+            span_id,
             parent_id,
             at: fastant::Instant::now(),
-            name,
-            detail,
-            phase,
+            what,
+        }
+    }
+
+    /// The announcement that the events after it belong to the trace `base_id`.
+    fn trace(base_id: Id) -> RawEvent {
+        RawEvent {
+            span_id: base_id,
+            parent_id: base_id,
+            at: fastant::Instant::ZERO,
+            what: What::Trace,
+        }
+    }
+}
+
+/// An event as the delivery thread has it: a [`RawEvent`] with its trace's base id.
+#[derive(Clone)]
+pub(crate) struct Event {
+    pub(crate) base_id: Id,
+    pub(crate) raw: RawEvent,
+}
+
+impl Event {
+    pub(crate) fn at(&self) -> fastant::Instant {
+        self.raw.at
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        match &self.raw.what {
+            What::StartPlain(_) | What::StartFunction(_) | What::StartExtra(_) => Phase::Start,
+            // Trace announcements are never staged.
+            What::StopPlain(_) | What::StopFunction(_) | What::StopExtra(_) | What::Trace => {
+                Phase::Stop
+            }
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match &self.raw.what {
+            What::StartPlain(name) | What::StopPlain(name) => name,
+            What::StartFunction(site) | What::StopFunction(site) => site.name,
+            What::StartExtra(extra) | What::StopExtra(extra) => extra.name.as_str(),
+            What::Trace => "",
         }
     }
 
     /// The event's info, unboxed.
     pub(crate) fn take_info(&mut self) -> Option<Info> {
-        match &mut self.detail {
-            Detail::None => None,
-            Detail::Function(name) => Some(Info::Function {
+        match &mut self.raw.what {
+            What::StartPlain(_) | What::StopPlain(_) | What::Trace => None,
+            What::StartFunction(site) | What::StopFunction(site) => Some(Info::Function {
                 user: None,
-                name,
+                path: site.path(),
                 args: None,
             }),
-            Detail::Extra(extra) => extra.info.take(),
+            What::StartExtra(extra) | What::StopExtra(extra) => extra.info.take(),
         }
     }
+}
 
-    pub(crate) fn name(&self) -> &str {
-        match &self.detail {
-            Detail::Extra(extra) => extra.name.as_deref().unwrap_or(self.name),
-            _ => self.name,
+/// A ring's reader on the delivery thread: it pairs each event with its trace.
+pub(crate) struct Reader {
+    consumer: Consumer<RawEvent>,
+    base_id: Id,
+}
+
+impl Reader {
+    /// Moves every event now in the ring into `staged`; returns how many.
+    pub(crate) fn drain_into(&mut self, staged: &mut Vec<Event>) -> usize {
+        let before = staged.len();
+        let Ok(chunk) = self.consumer.read_chunk(self.consumer.slots()) else {
+            return 0;
+        };
+        for raw in chunk {
+            match raw.what {
+                What::Trace => self.base_id = raw.span_id,
+                _ => staged.push(Event {
+                    base_id: self.base_id,
+                    raw,
+                }),
+            }
         }
+        staged.len() - before
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.consumer.is_empty()
+    }
+
+    /// True once the recording thread has exited.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.consumer.is_abandoned()
     }
 }
 
@@ -157,7 +262,7 @@ pub(crate) enum Info {
     /// (`args` and `kwargs` left out when `args` is `None`).
     Function {
         user: Option<serde_json::Map<String, serde_json::Value>>,
-        name: &'static &'static str,
+        path: &'static str,
         args: Option<String>,
     },
     /// A traced function's result: `{"function": {"result": ...}}`.
@@ -175,41 +280,88 @@ const NUDGE_EVERY: u32 = 2048;
 /// A thread's ring of recorded events.
 pub(crate) struct Recorder {
     producer: Producer<RawEvent>,
+    /// The trace whose events the ring holds last, as announced to its reader.
+    base_id: Option<Id>,
     since_nudge: u32,
 }
 
 impl Recorder {
+    #[cold]
     pub(crate) fn register() -> Recorder {
         let (producer, consumer) = RingBuffer::new(current_options().buffer_capacity.max(2));
-        delivery::register(consumer);
+        delivery::register(Reader {
+            consumer,
+            base_id: Id::NIL,
+        });
         Recorder {
             producer,
+            base_id: None,
             since_nudge: 0,
         }
     }
 
-    /// Queues an event; applies the overflow policy when the ring is full.
-    #[inline]
-    pub(crate) fn push(&mut self, event: RawEvent) {
+    /// Queues an event of the trace `base_id`; applies the overflow policy when the ring
+    /// is full.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, base_id: Id, event: RawEvent) {
+        if self.base_id != Some(base_id) {
+            return self.push_in_trace(base_id, event);
+        }
         match self.producer.push(event) {
-            Ok(()) => {
-                self.since_nudge += 1;
-                if self.since_nudge >= NUDGE_EVERY {
-                    self.since_nudge = 0;
-                    delivery::nudge();
-                }
-            }
+            Ok(()) => self.pushed(),
             Err(PushError::Full(event)) => self.overflow(event),
+        }
+    }
+
+    #[inline(always)]
+    fn pushed(&mut self) {
+        self.since_nudge += 1;
+        if self.since_nudge >= NUDGE_EVERY {
+            self.since_nudge = 0;
+            delivery::nudge();
+        }
+    }
+
+    /// Announces the trace `base_id`, then queues `event`: both or neither, so that a
+    /// dropped event never leaves the ring announcing the wrong trace.
+    #[cold]
+    #[inline(never)]
+    fn push_in_trace(&mut self, base_id: Id, event: RawEvent) {
+        if !self.make_room(2) {
+            return;
+        }
+        match self.producer.write_chunk_uninit(2) {
+            Ok(chunk) => {
+                chunk.fill_from_iter([RawEvent::trace(base_id), event]);
+                self.base_id = Some(base_id);
+                self.pushed();
+            }
+            Err(_) => delivery::count_dropped(1),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn overflow(&mut self, mut event: RawEvent) {
+    fn overflow(&mut self, event: RawEvent) {
+        if !self.make_room(1) {
+            return;
+        }
+        match self.producer.push(event) {
+            Ok(()) => self.pushed(),
+            Err(_) => delivery::count_dropped(1),
+        }
+    }
+
+    /// Waits, as the overflow policy says, until the ring has room for `needed` events.
+    /// False when it gets none: the event is then counted as dropped.
+    fn make_room(&mut self, needed: usize) -> bool {
+        if self.producer.slots() >= needed {
+            return true;
+        }
         let max_wait = match current_options().overflow {
             Overflow::DropNewest => {
                 delivery::count_dropped(1);
-                return;
+                return false;
             }
             Overflow::Block { max_wait } => max_wait,
         };
@@ -224,14 +376,13 @@ impl Recorder {
                 std::thread::sleep(Duration::from_micros(50));
             }
             attempts += 1;
-            match self.producer.push(event) {
-                Ok(()) => return,
-                Err(PushError::Full(back)) => event = back,
+            if self.producer.slots() >= needed {
+                return true;
             }
             if max_wait.is_some_and(|limit| waited_since.elapsed() >= limit) {
                 delivery::count_dropped(1);
                 delivery::warn_blocked_too_long();
-                return;
+                return false;
             }
         }
     }

@@ -39,12 +39,12 @@ impl Name {
 }
 
 impl Name {
-    /// The static text, or `""` and the shared text.
-    #[inline]
-    pub(crate) fn parts(&self) -> (&'static str, Option<&Arc<str>>) {
+    /// The text when it is static.
+    #[inline(always)]
+    pub(crate) fn as_static(&self) -> Option<&'static str> {
         match &self.0 {
-            Repr::Static(text) => (text, None),
-            Repr::Shared(text) => ("", Some(text)),
+            Repr::Static(text) => Some(text),
+            Repr::Shared(_) => None,
         }
     }
 }

@@ -51,7 +51,7 @@ impl Default for Overflow {
 #[non_exhaustive]
 pub struct DeliveryOptions {
     /// Events each thread can hold before the sink has taken them (default 8192, about
-    /// 1 MiB per recording thread). Applies to threads that start recording afterwards.
+    /// 512 KiB per recording thread). Applies to threads that start recording afterwards.
     pub buffer_capacity: usize,
     /// What happens when that buffer is full.
     pub overflow: Overflow,
