@@ -53,14 +53,7 @@ impl Trace {
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> Trace {
         // Only the check is inlined into the caller: the active path stays out of line so
         // that a resting call site keeps a small stack frame and no register spills.
-        let started = super::any_alive() && {
-            let name = name.into();
-            // A static name with no info, the common span, takes the shortest way in.
-            match (name.as_static(), info) {
-                (Some(name), None) => super::start_plain(super::Plain::Name(name)),
-                (_, info) => open(name, info),
-            }
-        };
+        let started = super::any_alive() && open(name.into(), info);
         Trace {
             started,
             _not_send: PhantomData,
@@ -70,7 +63,11 @@ impl Trace {
 
 #[inline(never)]
 fn open(name: Name, info: Option<Value>) -> bool {
-    super::start_span(name, Detail::from_info(info.map(Info::Json)))
+    // A static name with no info, the common span, takes the shortest way in.
+    match (name.as_static(), info) {
+        (Some(name), None) => super::start_plain(super::Plain::Name(name)),
+        (_, info) => super::start_span(name, Detail::from_info(info.map(Info::Json))),
+    }
 }
 
 #[inline(never)]

@@ -340,7 +340,7 @@ pub(crate) enum Plain {
 /// Opens a span with no info, if a trace is active; true if it did. The path that
 /// `Trace::new("name", None)` and `#[trace(hide_args)]` take: nothing in it is dropped or
 /// moved through memory but the event itself.
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn start_plain(plain: Plain) -> bool {
     THREAD
         .try_with(|state| {
