@@ -167,14 +167,20 @@ fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R
         .try_with(|state| {
             let state = &mut *state.borrow_mut();
             let context = state.current.as_mut()?;
-            let recorder = match &mut state.recorder {
-                Some(recorder) => recorder,
-                none => none.insert(Recorder::register()),
-            };
+            let recorder = recorder(&mut state.recorder);
             Some(f(context, recorder))
         })
         .ok()
         .flatten()
+}
+
+/// This thread's recorder, registered on first use.
+#[inline(always)]
+fn recorder(slot: &mut Option<Recorder>) -> &mut Recorder {
+    match slot {
+        Some(recorder) => recorder,
+        none => none.insert(Recorder::register()),
+    }
 }
 
 /// Records an event of the trace `base_id` outside any context (the stop of a span whose
@@ -182,10 +188,7 @@ fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R
 fn record_detached(base_id: Id, event: RawEvent) {
     let recorded = THREAD.try_with(|state| {
         let state = &mut *state.borrow_mut();
-        state
-            .recorder
-            .get_or_insert_with(Recorder::register)
-            .push(base_id, event);
+        recorder(&mut state.recorder).push(base_id, event);
     });
     if recorded.is_err() {
         delivery::count_dropped(1);
@@ -348,10 +351,7 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
             let Some(context) = &mut state.current else {
                 return false;
             };
-            let recorder = match &mut state.recorder {
-                Some(recorder) => recorder,
-                none => none.insert(Recorder::register()),
-            };
+            let recorder = recorder(&mut state.recorder);
             let (name, what) = match plain {
                 Plain::Name(name) => (name, What::StartPlain(name)),
                 Plain::Function(site) => (site.name, What::StartFunction(site)),
@@ -376,10 +376,7 @@ pub(crate) fn stop_plain() {
         let Some((span_id, name)) = context.spans.pop() else {
             return;
         };
-        let recorder = match &mut state.recorder {
-            Some(recorder) => recorder,
-            none => none.insert(Recorder::register()),
-        };
+        let recorder = recorder(&mut state.recorder);
         let what = match name.as_static() {
             Some(name) => What::StopPlain(name),
             None => What::new(Phase::Stop, &name, Detail::None),
