@@ -41,7 +41,13 @@ impl Id {
     /// (no system call per id).
     #[inline]
     pub(crate) fn random() -> Id {
-        Id(as_uuid4(fastrand::u128(..)))
+        Id::from_random(fastrand::u128(..))
+    }
+
+    /// The UUID4 made of the random bits `random` (its version and variant bits are set).
+    #[inline(always)]
+    pub(crate) fn from_random(random: u128) -> Id {
+        Id(as_uuid4(random))
     }
 
     /// Reads an id given as text, so that it prints back exactly as written.

@@ -36,7 +36,7 @@
 //! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
 //! the `osprof_core::tokio` hand-off helpers.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in `record::ring` alone
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]

@@ -63,11 +63,23 @@ impl Trace {
 
 #[inline(never)]
 fn open(name: Name, info: Option<Value>) -> bool {
-    // A static name with no info, the common span, takes the shortest way in.
-    match (name.as_static(), info) {
-        (Some(name), None) => super::start_plain(super::Plain::Name(name)),
-        (_, info) => super::start_span(name, Detail::from_info(info.map(Info::Json))),
+    // A static name with no info, the common span, takes the shortest way in. Both own
+    // nothing, so forgetting them instead of dropping them leaks nothing, and keeps the
+    // compiler from moving `info` through this frame on the way.
+    if info.is_none()
+        && let Some(static_name) = name.as_static()
+    {
+        std::mem::forget(info);
+        std::mem::forget(name);
+        return super::start_plain(super::Plain::Name(static_name));
     }
+    open_detailed(name, info)
+}
+
+#[cold]
+#[inline(never)]
+fn open_detailed(name: Name, info: Option<Value>) -> bool {
+    super::start_span(name, Detail::from_info(info.map(Info::Json)))
 }
 
 #[inline(never)]

@@ -100,7 +100,7 @@ impl Context {
     /// Opens a span: records its start and pushes it. Returns `[id, parent]`.
     #[inline(always)]
     fn open(&mut self, recorder: &mut Recorder, name: Name, what: What) -> [Id; 2] {
-        let ids = [Id::random(), self.id()];
+        let ids = [recorder.span_id(), self.id()];
         recorder.push(self.base_id, RawEvent::now(ids[0], ids[1], what));
         self.spans.push((ids[0], name));
         ids
@@ -356,7 +356,7 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
                 Plain::Name(name) => (name, What::StartPlain(name)),
                 Plain::Function(site) => (site.name, What::StartFunction(site)),
             };
-            let span_id = Id::random();
+            let span_id = recorder.span_id();
             recorder.push(context.base_id, RawEvent::now(span_id, context.id(), what));
             context.spans.push((span_id, Name::from(name)));
             true

@@ -5,11 +5,10 @@
 
 mod name;
 mod options;
+mod ring;
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
-
-use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
 use crate::__private::FnSite;
 use crate::delivery;
@@ -220,7 +219,7 @@ impl Event {
 
 /// A ring's reader on the delivery thread: it pairs each event with its trace.
 pub(crate) struct Reader {
-    consumer: Consumer<RawEvent>,
+    ring: ring::Reader,
     base_id: Id,
 }
 
@@ -228,28 +227,24 @@ impl Reader {
     /// Moves every event now in the ring into `staged`; returns how many.
     pub(crate) fn drain_into(&mut self, staged: &mut Vec<Event>) -> usize {
         let before = staged.len();
-        let Ok(chunk) = self.consumer.read_chunk(self.consumer.slots()) else {
-            return 0;
-        };
-        for raw in chunk {
-            match raw.what {
-                What::Trace => self.base_id = raw.span_id,
-                _ => staged.push(Event {
-                    base_id: self.base_id,
-                    raw,
-                }),
-            }
-        }
+        let base_id = &mut self.base_id;
+        self.ring.drain(|raw| match raw.what {
+            What::Trace => *base_id = raw.span_id,
+            _ => staged.push(Event {
+                base_id: *base_id,
+                raw,
+            }),
+        });
         staged.len() - before
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.consumer.is_empty()
+        self.ring.is_empty()
     }
 
     /// True once the recording thread has exited.
     pub(crate) fn is_abandoned(&self) -> bool {
-        self.consumer.is_abandoned()
+        self.ring.is_abandoned()
     }
 }
 
@@ -274,50 +269,68 @@ pub(crate) enum Info {
     },
 }
 
-/// How many events a thread records between two nudges of the delivery thread.
-const NUDGE_EVERY: u32 = 2048;
+/// How many events a thread records between two nudges of the delivery thread (a power of
+/// two: the ring's own count of pushed events says when).
+const NUDGE_EVERY: usize = 2048;
 
-/// A thread's ring of recorded events.
+/// A thread's ring of recorded events, and the generator of its span ids.
 pub(crate) struct Recorder {
-    producer: Producer<RawEvent>,
-    /// The trace whose events the ring holds last, as announced to its reader.
-    base_id: Option<Id>,
-    since_nudge: u32,
+    writer: ring::Writer,
+    /// The trace whose events the ring holds last, as announced to its reader; `Id::NIL`
+    /// before the first announcement (no trace has that id).
+    base_id: Id,
+    /// The state of a wyrand generator, seeded once per thread: span ids come from here
+    /// rather than from another thread-local.
+    random: u64,
 }
 
 impl Recorder {
     #[cold]
     pub(crate) fn register() -> Recorder {
-        let (producer, consumer) = RingBuffer::new(current_options().buffer_capacity.max(2));
+        let (writer, ring) = ring::ring(current_options().buffer_capacity);
         delivery::register(Reader {
-            consumer,
+            ring,
             base_id: Id::NIL,
         });
         Recorder {
-            producer,
-            base_id: None,
-            since_nudge: 0,
+            writer,
+            base_id: Id::NIL,
+            random: fastrand::u64(..),
         }
+    }
+
+    /// A fresh random span id.
+    #[inline(always)]
+    pub(crate) fn span_id(&mut self) -> Id {
+        let high = self.next_random();
+        let low = self.next_random();
+        Id::from_random((u128::from(high) << 64) | u128::from(low))
+    }
+
+    /// wyrand: one add and one widening multiply per 64 random bits.
+    #[inline(always)]
+    fn next_random(&mut self) -> u64 {
+        self.random = self.random.wrapping_add(0xa076_1d64_78bd_642f);
+        let product = u128::from(self.random) * u128::from(self.random ^ 0xe703_7ed1_a0b4_28db);
+        ((product >> 64) as u64) ^ (product as u64)
     }
 
     /// Queues an event of the trace `base_id`; applies the overflow policy when the ring
     /// is full.
     #[inline(always)]
     pub(crate) fn push(&mut self, base_id: Id, event: RawEvent) {
-        if self.base_id != Some(base_id) {
+        if self.base_id != base_id {
             return self.push_in_trace(base_id, event);
         }
-        match self.producer.push(event) {
+        match self.writer.push(event) {
             Ok(()) => self.pushed(),
-            Err(PushError::Full(event)) => self.overflow(event),
+            Err(event) => self.overflow(event),
         }
     }
 
     #[inline(always)]
     fn pushed(&mut self) {
-        self.since_nudge += 1;
-        if self.since_nudge >= NUDGE_EVERY {
-            self.since_nudge = 0;
+        if self.writer.pushed() % NUDGE_EVERY == 0 {
             delivery::nudge();
         }
     }
@@ -330,13 +343,10 @@ impl Recorder {
         if !self.make_room(2) {
             return;
         }
-        match self.producer.write_chunk_uninit(2) {
-            Ok(chunk) => {
-                chunk.fill_from_iter([RawEvent::trace(base_id), event]);
-                self.base_id = Some(base_id);
-                self.pushed();
-            }
-            Err(_) => delivery::count_dropped(1),
+        // Room for both was just seen, and only this thread pushes: neither push fails.
+        if self.writer.push(RawEvent::trace(base_id)).is_ok() && self.writer.push(event).is_ok() {
+            self.base_id = base_id;
+            self.pushed();
         }
     }
 
@@ -346,7 +356,7 @@ impl Recorder {
         if !self.make_room(1) {
             return;
         }
-        match self.producer.push(event) {
+        match self.writer.push(event) {
             Ok(()) => self.pushed(),
             Err(_) => delivery::count_dropped(1),
         }
@@ -355,7 +365,7 @@ impl Recorder {
     /// Waits, as the overflow policy says, until the ring has room for `needed` events.
     /// False when it gets none: the event is then counted as dropped.
     fn make_room(&mut self, needed: usize) -> bool {
-        if self.producer.slots() >= needed {
+        if self.writer.free() >= needed {
             return true;
         }
         let max_wait = match current_options().overflow {
@@ -376,7 +386,7 @@ impl Recorder {
                 std::thread::sleep(Duration::from_micros(50));
             }
             attempts += 1;
-            if self.producer.slots() >= needed {
+            if self.writer.free() >= needed {
                 return true;
             }
             if max_wait.is_some_and(|limit| waited_since.elapsed() >= limit) {

@@ -51,7 +51,8 @@ impl Default for Overflow {
 #[non_exhaustive]
 pub struct DeliveryOptions {
     /// Events each thread can hold before the sink has taken them (default 8192, about
-    /// 512 KiB per recording thread). Applies to threads that start recording afterwards.
+    /// 512 KiB per recording thread), rounded up to a power of two. Applies to threads
+    /// that start recording afterwards.
     pub buffer_capacity: usize,
     /// What happens when that buffer is full.
     pub overflow: Overflow,
@@ -67,7 +68,8 @@ impl Default for DeliveryOptions {
 }
 
 impl DeliveryOptions {
-    /// The defaults with another buffer capacity (in events per thread, at least 2).
+    /// The defaults with another buffer capacity (in events per thread, at least 2; a ring
+    /// holds the next power of two).
     ///
     /// ```
     /// use osprof_core::notifier::DeliveryOptions;

@@ -1,0 +1,267 @@
+//! A bounded single-producer, single-consumer ring of [`RawEvent`]s: one per recording
+//! thread, read by the delivery thread.
+//!
+//! Written for the traced thread's cost rather than taken from a general-purpose crate: the
+//! capacity is a power of two (a slot is a mask away), the writer keeps its own copy of the
+//! tail and a cached head (a push touches no line the reader writes), and on x86-64 it asks
+//! for the slots a little ahead of the tail with intent to write, so that reclaiming a line
+//! the reader last held overlaps with the spans before it instead of stalling one.
+
+#![allow(unsafe_code)] // the slots are shared between two threads; see each SAFETY comment
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::RawEvent;
+
+/// How many slots ahead of the tail the writer prefetches for writing: far enough for a
+/// line to arrive from the reader's core while a few spans are recorded.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The reader's and the writer's positions each on a cache line of their own.
+#[repr(align(128))]
+struct Position(AtomicUsize);
+
+struct Buffer {
+    slots: Box<[UnsafeCell<MaybeUninit<RawEvent>>]>,
+    /// Events read so far (only the reader stores it).
+    head: Position,
+    /// Events written so far (only the writer stores it).
+    tail: Position,
+}
+
+// SAFETY: a slot is written only by the one `Writer`, for positions in `tail..head + capacity`
+// that the reader no longer reads, and read only by the one `Reader`, for positions in
+// `head..tail` that the writer published with a release store of `tail` (read with acquire);
+// the reader hands slots back with a release store of `head` (read with acquire). So no slot
+// is accessed by both threads at once, and `RawEvent` is `Send`.
+unsafe impl Sync for Buffer {}
+// SAFETY: as above; the events it holds are `Send`.
+unsafe impl Send for Buffer {}
+
+impl Buffer {
+    fn slot(&self, position: usize) -> *mut MaybeUninit<RawEvent> {
+        self.slots[position & (self.slots.len() - 1)].get()
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        let head = *self.head.0.get_mut();
+        let tail = *self.tail.0.get_mut();
+        for position in head..tail {
+            // SAFETY: both ends are gone (`&mut self`); the slots in `head..tail` hold
+            // written events that nobody read, each dropped once here.
+            unsafe { (*self.slot(position)).assume_init_drop() };
+        }
+    }
+}
+
+/// A new ring of at least `capacity` slots (rounded up to a power of two).
+pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
+    let capacity = capacity.max(2).next_power_of_two();
+    let buffer = Arc::new(Buffer {
+        slots: (0..capacity)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect(),
+        head: Position(AtomicUsize::new(0)),
+        tail: Position(AtomicUsize::new(0)),
+    });
+    let writer = Writer {
+        buffer: buffer.clone(),
+        tail: 0,
+        cached_head: 0,
+        mask: capacity - 1,
+    };
+    (writer, Reader { buffer })
+}
+
+/// The recording thread's end.
+pub(crate) struct Writer {
+    buffer: Arc<Buffer>,
+    /// The writer's own copy of `buffer.tail`.
+    tail: usize,
+    /// The head as last read: the reader has read at least this far.
+    cached_head: usize,
+    mask: usize,
+}
+
+impl Writer {
+    /// How many events can be pushed now without waiting.
+    pub(crate) fn free(&mut self) -> usize {
+        self.cached_head = self.buffer.head.0.load(Ordering::Acquire);
+        self.capacity() - (self.tail - self.cached_head)
+    }
+
+    /// How many events were ever pushed.
+    #[inline(always)]
+    pub(crate) fn pushed(&self) -> usize {
+        self.tail
+    }
+
+    fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Appends `event`, or gives it back when the ring is full.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, event: RawEvent) -> Result<(), RawEvent> {
+        if self.tail - self.cached_head > self.mask && self.free() == 0 {
+            return Err(event);
+        }
+        let slot = self.buffer.slots[self.tail & self.mask].get();
+        // SAFETY: `tail - head < capacity`, so this slot is outside `head..tail`: the reader
+        // has read it (or it was never written) and will not touch it until the release
+        // store below publishes it. Writing over a `MaybeUninit` drops nothing.
+        unsafe { slot.write(MaybeUninit::new(event)) };
+        prefetch_for_write(
+            self.buffer.slots[(self.tail + PREFETCH_AHEAD) & self.mask]
+                .get()
+                .cast_const(),
+        );
+        self.tail += 1;
+        self.buffer.tail.0.store(self.tail, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Asks for the cache line at `slot` in a writable state. A hint only: it reads nothing and
+/// cannot fault.
+#[inline(always)]
+fn prefetch_for_write(slot: *const MaybeUninit<RawEvent>) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetchw` is a hint that never faults, whatever the address, and changes no
+    // register or flag; processors without it execute it as a no-op.
+    unsafe {
+        std::arch::asm!("prefetchw [{}]", in(reg) slot, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
+
+/// The delivery thread's end.
+pub(crate) struct Reader {
+    buffer: Arc<Buffer>,
+}
+
+impl Reader {
+    /// Hands every event now in the ring to `f`, oldest first; returns how many.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(RawEvent)) -> usize {
+        let head = self.buffer.head.0.load(Ordering::Relaxed);
+        let tail = self.buffer.tail.0.load(Ordering::Acquire);
+        for position in head..tail {
+            // SAFETY: the acquire load of `tail` makes the writer's writes of `head..tail`
+            // visible, and the writer does not reuse these slots before the release store of
+            // `head` below; each event is moved out once.
+            let event = unsafe { (*self.buffer.slot(position)).assume_init_read() };
+            f(event);
+        }
+        self.buffer.head.0.store(tail, Ordering::Release);
+        tail - head
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buffer.head.0.load(Ordering::Relaxed) == self.buffer.tail.0.load(Ordering::Acquire)
+    }
+
+    /// True once the writer is gone (its thread exited).
+    pub(crate) fn is_abandoned(&self) -> bool {
+        Arc::strong_count(&self.buffer) == 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::Id;
+    use crate::record::What;
+
+    /// An event whose parent id carries `n`, to check order.
+    fn event(n: u128) -> RawEvent {
+        RawEvent {
+            span_id: Id::NIL,
+            parent_id: Id::from_random(n),
+            at: fastant::Instant::ZERO,
+            what: What::StartPlain("span"),
+        }
+    }
+
+    fn drained(reader: &mut Reader) -> Vec<Id> {
+        let mut ids = Vec::new();
+        reader.drain(|event| ids.push(event.parent_id));
+        ids
+    }
+
+    #[test]
+    fn capacity_is_a_power_of_two_and_full_gives_the_event_back() {
+        let (mut writer, mut reader) = ring(3);
+        for n in 0..4 {
+            assert!(writer.push(event(n)).is_ok());
+        }
+        let refused = writer.push(event(9)).err().expect("a full ring refuses");
+        assert_eq!(refused.parent_id, Id::from_random(9));
+        assert_eq!(
+            drained(&mut reader),
+            (0..4).map(Id::from_random).collect::<Vec<_>>()
+        );
+        assert!(reader.is_empty());
+    }
+
+    #[test]
+    fn events_come_out_in_order_across_wrap_arounds() {
+        let (mut writer, mut reader) = ring(4);
+        let mut seen = Vec::new();
+        for n in 0..10 {
+            writer.push(event(n)).ok().expect("room after each drain");
+            if n % 3 == 2 {
+                seen.extend(drained(&mut reader));
+            }
+        }
+        seen.extend(drained(&mut reader));
+        assert_eq!(seen, (0..10).map(Id::from_random).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn unread_events_are_dropped_with_the_ring_and_abandonment_is_seen() {
+        let (mut writer, reader) = ring(8);
+        let info = crate::record::Info::Json(serde_json::json!({"k": 1}));
+        let mut boxed = event(1);
+        boxed.what = What::StartExtra(Box::new(crate::record::Extra {
+            name: crate::record::Name::from("x"),
+            info: Some(info),
+        }));
+        writer.push(boxed).ok().expect("room");
+        assert!(!reader.is_abandoned());
+        drop(writer);
+        assert!(reader.is_abandoned());
+        assert!(!reader.is_empty());
+        // Dropping the last end drops the unread event and its box.
+        drop(reader);
+    }
+
+    #[test]
+    fn a_reader_on_another_thread_sees_every_event_once_in_order() {
+        let (mut writer, mut reader) = ring(64);
+        const EVENTS: u128 = 200_000;
+        let consumer = std::thread::spawn(move || {
+            let mut next = 0u128;
+            while next < EVENTS {
+                reader.drain(|event| {
+                    assert_eq!(event.parent_id, Id::from_random(next));
+                    next += 1;
+                });
+            }
+            reader.is_empty()
+        });
+        for n in 0..EVENTS {
+            let mut pending = event(n);
+            while let Err(back) = writer.push(pending) {
+                pending = back;
+                std::thread::yield_now();
+            }
+        }
+        assert!(consumer.join().expect("the reader thread"));
+    }
+}
