@@ -330,7 +330,7 @@ impl Recorder {
 
     #[inline(always)]
     fn pushed(&mut self) {
-        if self.writer.pushed() % NUDGE_EVERY == 0 {
+        if self.writer.pushed().is_multiple_of(NUDGE_EVERY) {
             delivery::nudge();
         }
     }

@@ -2,10 +2,9 @@
 //! thread, read by the delivery thread.
 //!
 //! Written for the traced thread's cost rather than taken from a general-purpose crate: the
-//! capacity is a power of two (a slot is a mask away), the writer keeps its own copy of the
-//! tail and a cached head (a push touches no line the reader writes), and on x86-64 it asks
-//! for the slots a little ahead of the tail with intent to write, so that reclaiming a line
-//! the reader last held overlaps with the spans before it instead of stalling one.
+//! capacity is a power of two (a slot is a mask away), and the writer keeps its own copy of
+//! the tail and a cached head, so a push is a bounds check, the event's stores and a
+//! release store of the tail, and touches no line the reader writes.
 
 #![allow(unsafe_code)] // the slots are shared between two threads; see each SAFETY comment
 
@@ -15,10 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::RawEvent;
-
-/// How many slots ahead of the tail the writer prefetches for writing: far enough for a
-/// line to arrive from the reader's core while a few spans are recorded.
-const PREFETCH_AHEAD: usize = 16;
 
 /// The reader's and the writer's positions each on a cache line of their own.
 #[repr(align(128))]
@@ -116,29 +111,10 @@ impl Writer {
         // has read it (or it was never written) and will not touch it until the release
         // store below publishes it. Writing over a `MaybeUninit` drops nothing.
         unsafe { slot.write(MaybeUninit::new(event)) };
-        prefetch_for_write(
-            self.buffer.slots[(self.tail + PREFETCH_AHEAD) & self.mask]
-                .get()
-                .cast_const(),
-        );
         self.tail += 1;
         self.buffer.tail.0.store(self.tail, Ordering::Release);
         Ok(())
     }
-}
-
-/// Asks for the cache line at `slot` in a writable state. A hint only: it reads nothing and
-/// cannot fault.
-#[inline(always)]
-fn prefetch_for_write(slot: *const MaybeUninit<RawEvent>) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `prefetchw` is a hint that never faults, whatever the address, and changes no
-    // register or flag; processors without it execute it as a no-op.
-    unsafe {
-        std::arch::asm!("prefetchw [{}]", in(reg) slot, options(nostack, preserves_flags, readonly));
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slot;
 }
 
 /// The delivery thread's end.
@@ -200,7 +176,7 @@ mod tests {
         for n in 0..4 {
             assert!(writer.push(event(n)).is_ok());
         }
-        let refused = writer.push(event(9)).err().expect("a full ring refuses");
+        let refused = writer.push(event(9)).expect_err("a full ring refuses");
         assert_eq!(refused.parent_id, Id::from_random(9));
         assert_eq!(
             drained(&mut reader),
