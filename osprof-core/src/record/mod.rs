@@ -279,9 +279,9 @@ pub(crate) struct Recorder {
     /// The trace whose events the ring holds last, as announced to its reader; `Id::NIL`
     /// before the first announcement (no trace has that id).
     base_id: Id,
-    /// The state of a wyrand generator, seeded once per thread: span ids come from here
-    /// rather than from another thread-local.
-    random: u64,
+    /// This thread's generator of span ids, held here so that a span needs no second
+    /// thread-local access.
+    random: fastrand::Rng,
 }
 
 impl Recorder {
@@ -295,24 +295,14 @@ impl Recorder {
         Recorder {
             writer,
             base_id: Id::NIL,
-            random: fastrand::u64(..),
+            random: fastrand::Rng::new(),
         }
     }
 
     /// A fresh random span id.
     #[inline(always)]
     pub(crate) fn span_id(&mut self) -> Id {
-        let high = self.next_random();
-        let low = self.next_random();
-        Id::from_random((u128::from(high) << 64) | u128::from(low))
-    }
-
-    /// wyrand: one add and one widening multiply per 64 random bits.
-    #[inline(always)]
-    fn next_random(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0xa076_1d64_78bd_642f);
-        let product = u128::from(self.random) * u128::from(self.random ^ 0xe703_7ed1_a0b4_28db);
-        ((product >> 64) as u64) ^ (product as u64)
+        Id::from_random(self.random.u128(..))
     }
 
     /// Queues an event of the trace `base_id`; applies the overflow policy when the ring

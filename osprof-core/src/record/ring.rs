@@ -36,6 +36,12 @@ unsafe impl Sync for Buffer {}
 // SAFETY: as above; the events it holds are `Send`.
 unsafe impl Send for Buffer {}
 
+/// The claim above, checked: events may move to the delivery thread.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<RawEvent>();
+};
+
 impl Buffer {
     fn slot(&self, position: usize) -> *mut MaybeUninit<RawEvent> {
         self.slots[position & (self.slots.len() - 1)].get()
@@ -68,7 +74,6 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
         buffer: buffer.clone(),
         tail: 0,
         cached_head: 0,
-        mask: capacity - 1,
     };
     (writer, Reader { buffer })
 }
@@ -80,7 +85,6 @@ pub(crate) struct Writer {
     tail: usize,
     /// The head as last read: the reader has read at least this far.
     cached_head: usize,
-    mask: usize,
 }
 
 impl Writer {
@@ -97,16 +101,16 @@ impl Writer {
     }
 
     fn capacity(&self) -> usize {
-        self.mask + 1
+        self.buffer.slots.len()
     }
 
     /// Appends `event`, or gives it back when the ring is full.
     #[inline(always)]
     pub(crate) fn push(&mut self, event: RawEvent) -> Result<(), RawEvent> {
-        if self.tail - self.cached_head > self.mask && self.free() == 0 {
+        if self.tail - self.cached_head == self.capacity() && self.free() == 0 {
             return Err(event);
         }
-        let slot = self.buffer.slots[self.tail & self.mask].get();
+        let slot = self.buffer.slot(self.tail);
         // SAFETY: `tail - head < capacity`, so this slot is outside `head..tail`: the reader
         // has read it (or it was never written) and will not touch it until the release
         // store below publishes it. Writing over a `MaybeUninit` drops nothing.
@@ -129,12 +133,13 @@ impl Reader {
         let tail = self.buffer.tail.0.load(Ordering::Acquire);
         for position in head..tail {
             // SAFETY: the acquire load of `tail` makes the writer's writes of `head..tail`
-            // visible, and the writer does not reuse these slots before the release store of
-            // `head` below; each event is moved out once.
+            // visible, and the writer does not reuse a slot before the release store of
+            // `head` past it; the store follows the read at once, so each event is moved out
+            // once even if `f` panics.
             let event = unsafe { (*self.buffer.slot(position)).assume_init_read() };
+            self.buffer.head.0.store(position + 1, Ordering::Release);
             f(event);
         }
-        self.buffer.head.0.store(tail, Ordering::Release);
         tail - head
     }
 
