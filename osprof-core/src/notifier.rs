@@ -520,6 +520,10 @@ pub(crate) fn flush_driver() {
 ///
 /// Call it before a short-lived program exits. Called from inside a sink it returns at once.
 ///
+/// The start of a span with no info that is still open and has nothing inside it yet is
+/// held on its thread (so that the whole span can be handed over as one event when it
+/// stops): a flush from that thread hands it over, a flush from another thread does not.
+///
 /// ```
 /// use std::sync::{Arc, Mutex};
 /// use osprof_core::notifier;

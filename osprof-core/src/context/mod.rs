@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
-use crate::__private::FnSite;
 use crate::delivery;
 use crate::id::Id;
-use crate::record::{Detail, Info, Name, Phase, RawEvent, Recorder, What};
+pub(crate) use crate::record::Plain;
+use crate::record::{Detail, HeldPlain, Info, Name, Phase, RawEvent, Recorder, What};
 
 pub use carry::{FutureExt, InTrace, carry};
 pub use guard::Trace;
@@ -53,7 +53,30 @@ pub(crate) struct Context {
     /// The parent given to `init`; the parent of the first span.
     parent_id: Id,
     /// Open spans, innermost last.
-    spans: Vec<(Id, Name)>,
+    spans: Vec<Frame>,
+}
+
+/// An open span.
+#[derive(Clone)]
+struct Frame {
+    id: Id,
+    name: Name,
+    /// When a span with no info opens, its start is held back rather than recorded: if
+    /// nothing is recorded inside it, its stop records the whole span as one leaf event.
+    /// Only the innermost span of the context in its thread's slot is ever held: anything
+    /// recorded in the context, and the context leaving the slot or being copied, records
+    /// the held start first ([`Context::record_held`]).
+    held: Option<(fastant::Instant, HeldPlain)>,
+}
+
+impl Frame {
+    fn recorded(id: Id, name: Name) -> Frame {
+        Frame {
+            id,
+            name,
+            held: None,
+        }
+    }
 }
 
 impl Context {
@@ -76,7 +99,7 @@ impl Context {
 
     /// The id of the innermost open span, or the initial parent.
     fn id(&self) -> Id {
-        self.spans.last().map_or(self.parent_id, |(id, _)| *id)
+        self.spans.last().map_or(self.parent_id, |frame| frame.id)
     }
 
     /// The parent of the innermost open span.
@@ -84,7 +107,7 @@ impl Context {
         match self.spans.len() {
             0 => self.base_id,
             1 => self.parent_id,
-            len => self.spans[len - 2].0,
+            len => self.spans[len - 2].id,
         }
     }
 
@@ -97,23 +120,87 @@ impl Context {
         )
     }
 
+    /// Records the start of the innermost span if it is held back (see [`Frame::held`]).
+    #[inline(always)]
+    fn record_held(&mut self, recorder: &mut Recorder) {
+        if self.spans.last().is_some_and(|frame| frame.held.is_some()) {
+            self.record_held_start(recorder);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_held_start(&mut self, recorder: &mut Recorder) {
+        let parent_id = self.parent_of_top();
+        if let Some(frame) = self.spans.last_mut()
+            && let Some((at, held)) = frame.held.take()
+        {
+            recorder.push_held_start(self.base_id, [frame.id, parent_id], at, held);
+        }
+    }
+
     /// Opens a span: records its start and pushes it. Returns `[id, parent]`.
     #[inline(always)]
     fn open(&mut self, recorder: &mut Recorder, name: Name, what: What) -> [Id; 2] {
+        self.record_held(recorder);
         let ids = [recorder.span_id(), self.id()];
         recorder.push(self.base_id, RawEvent::now(ids[0], ids[1], what));
-        self.spans.push((ids[0], name));
+        self.spans.push(Frame::recorded(ids[0], name));
         ids
+    }
+
+    /// Opens a span with no info, held back (see [`Frame::held`]) when its name allows.
+    #[inline(always)]
+    fn open_plain(&mut self, recorder: &mut Recorder, plain: Plain) {
+        self.record_held(recorder);
+        let Some(held) = recorder.held_plain(plain) else {
+            self.open(recorder, Name::from(plain.name()), plain.start());
+            return;
+        };
+        let at = fastant::Instant::now();
+        self.spans.push(Frame {
+            id: recorder.span_id(),
+            name: Name::from(plain.name()),
+            held: Some((at, held)),
+        });
+        recorder.hold(at);
+    }
+
+    /// Makes the open span `id`, recorded elsewhere, innermost again (an async span's poll).
+    fn enter_recorded(&mut self, recorder: &mut Recorder, id: Id, name: Name) {
+        self.record_held(recorder);
+        self.spans.push(Frame::recorded(id, name));
     }
 
     /// Closes the innermost span: records its stop and pops it. No-op with nothing open.
     #[inline(always)]
     fn close(&mut self, recorder: &mut Recorder, detail: Detail) {
+        self.record_held(recorder);
         let parent_id = self.parent_of_top();
-        if let Some((id, name)) = self.spans.pop() {
-            let what = What::new(Phase::Stop, &name, detail);
-            recorder.push(self.base_id, RawEvent::now(id, parent_id, what));
+        if let Some(frame) = self.spans.pop() {
+            let what = What::new(Phase::Stop, &frame.name, detail);
+            recorder.push(self.base_id, RawEvent::now(frame.id, parent_id, what));
         }
+    }
+
+    /// Closes the innermost span with no stop info: a held one becomes one leaf event.
+    #[inline(always)]
+    fn close_plain(&mut self, recorder: &mut Recorder) {
+        let parent_id = self.parent_of_top();
+        let Some(frame) = self.spans.pop() else {
+            return;
+        };
+        if let Some((started, held)) = frame.held {
+            let id = frame.id;
+            // Forgetting the frame leaks nothing: a held span's name is static.
+            std::mem::forget(frame);
+            return recorder.push_leaf(self.base_id, [id, parent_id], started, held);
+        }
+        let what = match frame.name.as_static() {
+            Some(name) => What::StopPlain(name),
+            None => What::new(Phase::Stop, &frame.name, Detail::None),
+        };
+        recorder.push(self.base_id, RawEvent::now(frame.id, parent_id, what));
     }
 }
 
@@ -273,6 +360,7 @@ pub fn is_active() -> bool {
 /// osprof_core::clean(); // nothing to end: does nothing
 /// ```
 pub fn clean() {
+    record_held();
     if let Some(context) = with_slot(Option::take) {
         // Dropped outside the slot's borrow.
         drop(context);
@@ -332,17 +420,9 @@ pub(crate) fn stop_span(info: Option<Info>) {
     with_current(|context, recorder| context.close(recorder, detail));
 }
 
-/// What a span with no info is: a static name, or a traced function with nothing shown
-/// but its path. `Copy`, two words: the fast paths below keep it in registers.
-#[derive(Clone, Copy)]
-pub(crate) enum Plain {
-    Name(&'static str),
-    Function(&'static FnSite),
-}
-
 /// Opens a span with no info, if a trace is active; true if it did. The path that
 /// `Trace::new("name", None)` and `#[trace(hide_args)]` take: nothing in it is dropped or
-/// moved through memory but the event itself.
+/// moved through memory but the span's frame.
 #[inline(always)]
 pub(crate) fn start_plain(plain: Plain) -> bool {
     THREAD
@@ -351,14 +431,7 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
             let Some(context) = &mut state.current else {
                 return false;
             };
-            let recorder = recorder(&mut state.recorder);
-            let (name, what) = match plain {
-                Plain::Name(name) => (name, What::StartPlain(name)),
-                Plain::Function(site) => (site.name, What::StartFunction(site)),
-            };
-            let span_id = recorder.span_id();
-            recorder.push(context.base_id, RawEvent::now(span_id, context.id(), what));
-            context.spans.push((span_id, Name::from(name)));
+            context.open_plain(recorder(&mut state.recorder), plain);
             true
         })
         .unwrap_or(false)
@@ -369,19 +442,20 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
 pub(crate) fn stop_plain() {
     let _ = THREAD.try_with(|state| {
         let state = &mut *state.borrow_mut();
-        let Some(context) = &mut state.current else {
-            return;
-        };
-        let parent_id = context.parent_of_top();
-        let Some((span_id, name)) = context.spans.pop() else {
-            return;
-        };
-        let recorder = recorder(&mut state.recorder);
-        let what = match name.as_static() {
-            Some(name) => What::StopPlain(name),
-            None => What::new(Phase::Stop, &name, Detail::None),
-        };
-        recorder.push(context.base_id, RawEvent::now(span_id, parent_id, what));
+        if let Some(context) = &mut state.current {
+            context.close_plain(recorder(&mut state.recorder));
+        }
+    });
+}
+
+/// Records the start of the span this thread holds back, if any (see [`Frame::held`]):
+/// before the current context leaves the thread's slot or is copied, and before a flush.
+pub(crate) fn record_held() {
+    let _ = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        if let Some(context) = &mut state.current {
+            context.record_held(recorder(&mut state.recorder));
+        }
     });
 }
 
@@ -390,5 +464,6 @@ fn current_copy() -> Option<Context> {
     if !any_alive() {
         return None;
     }
+    record_held();
     with_slot(|slot| slot.clone()).flatten()
 }

@@ -93,9 +93,10 @@ impl AsyncSpan {
                     None => false,
                 }
             }
-            State::Open { name, id, .. } => {
-                with_current(|context, _| context.spans.push((*id, name.clone()))).is_some()
-            }
+            State::Open { name, id, .. } => with_current(|context, recorder| {
+                context.enter_recorded(recorder, *id, name.clone());
+            })
+            .is_some(),
             State::Done => false,
         }
     }
@@ -104,7 +105,7 @@ impl AsyncSpan {
     pub(crate) fn exit(&mut self) {
         if let State::Open { id, .. } = &self.state {
             with_current(|context, _| {
-                if context.spans.last().is_some_and(|(top, _)| top == id) {
+                if context.spans.last().is_some_and(|frame| frame.id == *id) {
                     context.spans.pop();
                 }
             });

@@ -25,6 +25,10 @@ const IDLE_INTERVAL: Duration = Duration::from_millis(10);
 /// threads nudge it awake as their rings fill). Draining one event at a time right behind a
 /// producer would bounce every ring slot's cache line between the two cores.
 const SMALL_ROUND: usize = 1024;
+/// How long a span held back on its thread (see `Recorder::hold`) may hold back delivery:
+/// a long leaf span (a slow query) must not stall every trace. A start held longer than
+/// this may reach the sink after events of its trace from other threads that followed it.
+const MAX_HOLD: Duration = Duration::from_millis(50);
 
 struct Shared {
     rings: Mutex<Vec<Reader>>,
@@ -124,6 +128,8 @@ pub(crate) fn stats() -> DeliveryStats {
 
 /// Returns once every event recorded before the call has been handed to the sink.
 pub(crate) fn flush() {
+    // A span this thread holds back is recorded as far as its code can tell.
+    context::record_held();
     let delivery = match SHARED.thread.get() {
         Some(Some(thread)) => thread,
         // Nothing was ever recorded, or nothing can be delivered.
@@ -151,9 +157,10 @@ fn run() {
     loop {
         let flush_target = lock(&SHARED.flush).requested;
         // Events stamped before this instant and still in a ring are all drained below, so
-        // delivering only those keeps each trace in time order across threads.
-        let watermark = fastant::Instant::now();
-        let drained = drain_rings(&mut staged);
+        // delivering only those keeps each trace in time order across threads. A ring that
+        // holds a span back brings the instant down to that span's start.
+        let mut watermark = fastant::Instant::now();
+        let drained = drain_rings(&mut staged, &mut watermark);
         // Each ring is in order already; the stable sort merges the rings by time.
         staged.sort_by_key(Event::at);
         let flushing = flush_target > lock(&SHARED.flush).completed;
@@ -177,11 +184,18 @@ fn run() {
     }
 }
 
-fn drain_rings(staged: &mut Vec<Event>) -> usize {
+fn drain_rings(staged: &mut Vec<Event>, watermark: &mut fastant::Instant) -> usize {
     let mut rings = lock(&SHARED.rings);
     let mut drained = 0;
+    let hold_limit = watermark
+        .checked_sub(MAX_HOLD)
+        .unwrap_or(fastant::Instant::ZERO);
     rings.retain_mut(|ring| {
         let abandoned = ring.is_abandoned();
+        // Read before the drain: a hold released before this read has its event in the ring.
+        if let Some(held_since) = ring.held_since() {
+            *watermark = (*watermark).min(held_since.max(hold_limit));
+        }
         drained += ring.drain_into(staged);
         // A ring whose thread has exited is forgotten once it has been read empty.
         !(abandoned && ring.is_empty())

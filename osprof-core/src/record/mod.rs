@@ -65,6 +65,19 @@ pub(crate) enum What {
     /// Anything else (info, or a name built at run time), boxed: most events have neither.
     StartExtra(Box<Extra>),
     StopExtra(Box<Extra>),
+    /// A whole span with nothing recorded inside it, recorded once as it stops: it started
+    /// at the event's `at`. The reader turns it back into a start and a stop
+    /// ([`Reader::drain_into`]), so a leaf span, the most common kind, hands one event to
+    /// the delivery thread instead of two. The name is a thin reference ([`name::thin`]) to
+    /// leave room for the stop instant.
+    LeafPlain {
+        stopped: fastant::Instant,
+        name: &'static &'static str,
+    },
+    LeafFunction {
+        stopped: fastant::Instant,
+        site: &'static FnSite,
+    },
     /// Not a span: the events that follow in this ring belong to the trace `span_id`.
     Trace,
 }
@@ -102,6 +115,54 @@ impl Detail {
             name: Name::from(""),
             info: Some(info),
         }))
+    }
+}
+
+/// What a span with no info is: a static name, or a traced function with nothing shown
+/// but its path. `Copy`, two words: the fast paths keep it in registers.
+#[derive(Clone, Copy)]
+pub(crate) enum Plain {
+    Name(&'static str),
+    Function(&'static FnSite),
+}
+
+impl Plain {
+    #[inline(always)]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Plain::Name(name) => name,
+            Plain::Function(site) => site.name,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn start(self) -> What {
+        match self {
+            Plain::Name(name) => What::StartPlain(name),
+            Plain::Function(site) => What::StartFunction(site),
+        }
+    }
+
+    /// Its stop: a traced function's stop carries nothing but the name either.
+    #[inline(always)]
+    fn stop(self) -> What {
+        What::StopPlain(self.name())
+    }
+}
+
+/// A [`Plain`] span in one word, as a held span keeps it (see [`Recorder::hold`]).
+#[derive(Clone, Copy)]
+pub(crate) enum HeldPlain {
+    Name(&'static &'static str),
+    Function(&'static FnSite),
+}
+
+impl HeldPlain {
+    fn plain(self) -> Plain {
+        match self {
+            HeldPlain::Name(name) => Plain::Name(name),
+            HeldPlain::Function(site) => Plain::Function(site),
+        }
     }
 }
 
@@ -161,6 +222,14 @@ impl RawEvent {
         }
     }
 
+    /// How many of the sink's events this stands for.
+    fn events(&self) -> u64 {
+        match self.what {
+            What::LeafPlain { .. } | What::LeafFunction { .. } => 2,
+            _ => 1,
+        }
+    }
+
     /// The announcement that the events after it belong to the trace `base_id`.
     fn trace(base_id: Id) -> RawEvent {
         RawEvent {
@@ -186,7 +255,12 @@ impl Event {
 
     pub(crate) fn phase(&self) -> Phase {
         match &self.raw.what {
-            What::StartPlain(_) | What::StartFunction(_) | What::StartExtra(_) => Phase::Start,
+            // Leaves are split before they are staged.
+            What::StartPlain(_)
+            | What::StartFunction(_)
+            | What::StartExtra(_)
+            | What::LeafPlain { .. }
+            | What::LeafFunction { .. } => Phase::Start,
             // Trace announcements are never staged.
             What::StopPlain(_) | What::StopFunction(_) | What::StopExtra(_) | What::Trace => {
                 Phase::Stop
@@ -197,7 +271,10 @@ impl Event {
     pub(crate) fn name(&self) -> &str {
         match &self.raw.what {
             What::StartPlain(name) | What::StopPlain(name) => name,
-            What::StartFunction(site) | What::StopFunction(site) => site.name,
+            What::LeafPlain { name, .. } => name,
+            What::StartFunction(site)
+            | What::StopFunction(site)
+            | What::LeafFunction { site, .. } => site.name,
             What::StartExtra(extra) | What::StopExtra(extra) => extra.name.as_str(),
             What::Trace => "",
         }
@@ -206,8 +283,10 @@ impl Event {
     /// The event's info, unboxed.
     pub(crate) fn take_info(&mut self) -> Option<Info> {
         match &mut self.raw.what {
-            What::StartPlain(_) | What::StopPlain(_) | What::Trace => None,
-            What::StartFunction(site) | What::StopFunction(site) => Some(Info::Function {
+            What::StartPlain(_) | What::StopPlain(_) | What::LeafPlain { .. } | What::Trace => None,
+            What::StartFunction(site)
+            | What::StopFunction(site)
+            | What::LeafFunction { site, .. } => Some(Info::Function {
                 user: None,
                 path: site.path(),
                 args: None,
@@ -230,6 +309,12 @@ impl Reader {
         let base_id = &mut self.base_id;
         self.ring.drain(|raw| match raw.what {
             What::Trace => *base_id = raw.span_id,
+            What::LeafPlain { stopped, name } => {
+                split_leaf(staged, *base_id, &raw, stopped, Plain::Name(name));
+            }
+            What::LeafFunction { stopped, site } => {
+                split_leaf(staged, *base_id, &raw, stopped, Plain::Function(site));
+            }
             _ => staged.push(Event {
                 base_id: *base_id,
                 raw,
@@ -242,10 +327,36 @@ impl Reader {
         self.ring.is_empty()
     }
 
+    /// When the span its thread holds back started, if it holds one.
+    pub(crate) fn held_since(&self) -> Option<fastant::Instant> {
+        self.ring.held_since()
+    }
+
     /// True once the recording thread has exited.
     pub(crate) fn is_abandoned(&self) -> bool {
         self.ring.is_abandoned()
     }
+}
+
+/// Stages a leaf event as the start and the stop it stands for.
+fn split_leaf(
+    staged: &mut Vec<Event>,
+    base_id: Id,
+    leaf: &RawEvent,
+    stopped: fastant::Instant,
+    plain: Plain,
+) {
+    let event = |at, what| Event {
+        base_id,
+        raw: RawEvent {
+            span_id: leaf.span_id,
+            parent_id: leaf.parent_id,
+            at,
+            what,
+        },
+    };
+    staged.push(event(leaf.at, plain.start()));
+    staged.push(event(stopped, plain.stop()));
 }
 
 /// What goes into a payload's `info`, kept unformatted until delivery.
@@ -282,6 +393,8 @@ pub(crate) struct Recorder {
     /// This thread's generator of span ids, held here so that a span needs no second
     /// thread-local access.
     random: fastrand::Rng,
+    /// The thin form of the name last held back: a loop of spans finds it here.
+    last_thin: &'static &'static str,
 }
 
 impl Recorder {
@@ -296,7 +409,85 @@ impl Recorder {
             writer,
             base_id: Id::NIL,
             random: fastrand::Rng::new(),
+            last_thin: &"",
         }
+    }
+
+    /// The one-word form of `plain`, if it has one: a span that has it can be held back.
+    #[inline(always)]
+    pub(crate) fn held_plain(&mut self, plain: Plain) -> Option<HeldPlain> {
+        match plain {
+            Plain::Function(site) => Some(HeldPlain::Function(site)),
+            Plain::Name(name) if std::ptr::eq(name, *self.last_thin) => {
+                Some(HeldPlain::Name(self.last_thin))
+            }
+            Plain::Name(name) => self.thin_name(name),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn thin_name(&mut self, name: &'static str) -> Option<HeldPlain> {
+        self.last_thin = name::thin(name)?;
+        Some(HeldPlain::Name(self.last_thin))
+    }
+
+    /// Notes that a span started at `at` is held back: its start is recorded later, with
+    /// its stop as one leaf event or before anything recorded inside it. The delivery
+    /// thread delivers nothing stamped after `at` meanwhile, so each trace stays in time
+    /// order.
+    #[inline(always)]
+    pub(crate) fn hold(&mut self, at: fastant::Instant) {
+        self.writer.hold(at);
+    }
+
+    /// Records the start of the held span `[id, parent]`: something is recorded inside it.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn push_held_start(
+        &mut self,
+        base_id: Id,
+        span: [Id; 2],
+        at: fastant::Instant,
+        held: HeldPlain,
+    ) {
+        let what = held.plain().start();
+        self.push(
+            base_id,
+            RawEvent {
+                span_id: span[0],
+                parent_id: span[1],
+                at,
+                what,
+            },
+        );
+        self.writer.release_hold();
+    }
+
+    /// Records the held span `[id, parent]`, started at `at`, as it stops now.
+    #[inline(always)]
+    pub(crate) fn push_leaf(
+        &mut self,
+        base_id: Id,
+        span: [Id; 2],
+        at: fastant::Instant,
+        held: HeldPlain,
+    ) {
+        let stopped = fastant::Instant::now();
+        let what = match held {
+            HeldPlain::Name(name) => What::LeafPlain { stopped, name },
+            HeldPlain::Function(site) => What::LeafFunction { stopped, site },
+        };
+        self.push(
+            base_id,
+            RawEvent {
+                span_id: span[0],
+                parent_id: span[1],
+                at,
+                what,
+            },
+        );
+        self.writer.release_hold();
     }
 
     /// A fresh random span id.
@@ -331,7 +522,7 @@ impl Recorder {
     #[inline(never)]
     fn push_in_trace(&mut self, base_id: Id, event: RawEvent) {
         if !self.make_room(2) {
-            return;
+            return delivery::count_dropped(event.events());
         }
         // Room for both was just seen, and only this thread pushes: neither push fails.
         if self.writer.push(RawEvent::trace(base_id)).is_ok() && self.writer.push(event).is_ok() {
@@ -344,25 +535,22 @@ impl Recorder {
     #[inline(never)]
     fn overflow(&mut self, event: RawEvent) {
         if !self.make_room(1) {
-            return;
+            return delivery::count_dropped(event.events());
         }
         match self.writer.push(event) {
             Ok(()) => self.pushed(),
-            Err(_) => delivery::count_dropped(1),
+            Err(event) => delivery::count_dropped(event.events()),
         }
     }
 
     /// Waits, as the overflow policy says, until the ring has room for `needed` events.
-    /// False when it gets none: the event is then counted as dropped.
+    /// False when it gets none: the caller counts its event as dropped.
     fn make_room(&mut self, needed: usize) -> bool {
         if self.writer.free() >= needed {
             return true;
         }
         let max_wait = match current_options().overflow {
-            Overflow::DropNewest => {
-                delivery::count_dropped(1);
-                return false;
-            }
+            Overflow::DropNewest => return false,
             Overflow::Block { max_wait } => max_wait,
         };
         let waited_since = Instant::now();
@@ -380,7 +568,6 @@ impl Recorder {
                 return true;
             }
             if max_wait.is_some_and(|limit| waited_since.elapsed() >= limit) {
-                delivery::count_dropped(1);
                 delivery::warn_blocked_too_long();
                 return false;
             }

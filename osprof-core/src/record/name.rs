@@ -1,8 +1,9 @@
 //! Span names: static strings on the fast path, shared strings when built at run time.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The name of a span, as given to [`start`](crate::start) or [`Trace::new`](crate::Trace::new).
 ///
@@ -74,4 +75,27 @@ impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// How many distinct static names get a thin form: static names come from the program's
+/// text, so a real program stays far below this; past it (names leaked at run time, say)
+/// spans are simply not held back.
+const MAX_THIN_NAMES: usize = 4096;
+
+/// A one-word reference to `name`, the same for every call with equal text: what a leaf
+/// event carries so that its stop instant fits in the event's cache line. Leaks one
+/// 16-byte box per distinct name. `None` once [`MAX_THIN_NAMES`] names have one.
+pub(crate) fn thin(name: &'static str) -> Option<&'static &'static str> {
+    static THIN: Mutex<Option<HashMap<&'static str, &'static &'static str>>> = Mutex::new(None);
+    let mut table = THIN.lock().unwrap_or_else(PoisonError::into_inner);
+    let table = table.get_or_insert_with(HashMap::new);
+    if let Some(thin) = table.get(name) {
+        return Some(thin);
+    }
+    if table.len() >= MAX_THIN_NAMES {
+        return None;
+    }
+    let thin: &'static &'static str = Box::leak(Box::new(name));
+    table.insert(name, thin);
+    Some(thin)
 }

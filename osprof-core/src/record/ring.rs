@@ -19,12 +19,18 @@ use super::RawEvent;
 #[repr(align(128))]
 struct Position(AtomicUsize);
 
+/// The start of the span the writer holds back, or `Instant::ZERO`: on a line of its own
+/// too, read by the reader once per round.
+#[repr(align(128))]
+struct Held(fastant::Atomic);
+
 struct Buffer {
     slots: Box<[UnsafeCell<MaybeUninit<RawEvent>>]>,
     /// Events read so far (only the reader stores it).
     head: Position,
     /// Events written so far (only the writer stores it).
     tail: Position,
+    held: Held,
 }
 
 // SAFETY: a slot is written only by the one `Writer`, for positions in `tail..head + capacity`
@@ -69,6 +75,7 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
             .collect(),
         head: Position(AtomicUsize::new(0)),
         tail: Position(AtomicUsize::new(0)),
+        held: Held(fastant::Atomic::new(fastant::Instant::ZERO)),
     });
     let writer = Writer {
         buffer: buffer.clone(),
@@ -102,6 +109,21 @@ impl Writer {
 
     fn capacity(&self) -> usize {
         self.buffer.slots.len()
+    }
+
+    /// Tells the reader that an event stamped `at` is still to come.
+    #[inline(always)]
+    pub(crate) fn hold(&mut self, at: fastant::Instant) {
+        self.buffer.held.0.store(at, Ordering::Release);
+    }
+
+    /// Takes back [`hold`](Self::hold), after pushing the held event (or counting it dropped).
+    #[inline(always)]
+    pub(crate) fn release_hold(&mut self) {
+        self.buffer
+            .held
+            .0
+            .store(fastant::Instant::ZERO, Ordering::Release);
     }
 
     /// Appends `event`, or gives it back when the ring is full.
@@ -141,6 +163,14 @@ impl Reader {
             f(event);
         }
         tail - head
+    }
+
+    /// When the event the writer holds back was stamped, if it holds one. Read before
+    /// [`drain`](Self::drain): a hold released before this read was released after its
+    /// event was pushed, so the drain sees that event.
+    pub(crate) fn held_since(&self) -> Option<fastant::Instant> {
+        let held = self.buffer.held.0.load(Ordering::Acquire);
+        (held != fastant::Instant::ZERO).then_some(held)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
