@@ -451,17 +451,7 @@ impl Recorder {
         at: fastant::Instant,
         held: HeldPlain,
     ) {
-        let what = held.plain().start();
-        self.push(
-            base_id,
-            RawEvent {
-                span_id: span[0],
-                parent_id: span[1],
-                at,
-                what,
-            },
-        );
-        self.writer.release_hold();
+        self.push_released(base_id, span, at, held.plain().start());
     }
 
     /// Records the held span `[id, parent]`, started at `at`, as it stops now.
@@ -478,15 +468,19 @@ impl Recorder {
             HeldPlain::Name(name) => What::LeafPlain { stopped, name },
             HeldPlain::Function(site) => What::LeafFunction { stopped, site },
         };
-        self.push(
-            base_id,
-            RawEvent {
-                span_id: span[0],
-                parent_id: span[1],
-                at,
-                what,
-            },
-        );
+        self.push_released(base_id, span, at, what);
+    }
+
+    /// Queues the held span's event `what`, stamped `at`, and takes back the hold.
+    #[inline(always)]
+    fn push_released(&mut self, base_id: Id, span: [Id; 2], at: fastant::Instant, what: What) {
+        let event = RawEvent {
+            span_id: span[0],
+            parent_id: span[1],
+            at,
+            what,
+        };
+        self.push(base_id, event);
         self.writer.release_hold();
     }
 
