@@ -8,14 +8,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use osprof_core::{Trace, clean, init};
-use serde_json::Value;
-
-fn names(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|event| event["name"].as_str().unwrap())
-        .collect()
-}
 
 #[test]
 fn a_span_held_on_one_thread_keeps_its_trace_in_time_order_across_threads() {
@@ -39,7 +31,7 @@ fn a_span_held_on_one_thread_keeps_its_trace_in_time_order_across_threads() {
     worker.join().unwrap();
     clean();
     assert_eq!(
-        names(&common::events_of(profiler.base_id())),
+        common::names(&common::events_of(profiler.base_id())),
         ["held-start", "worker-start", "worker-stop", "held-stop"]
     );
 }

@@ -5,21 +5,13 @@
 mod common;
 
 use osprof_core::{Trace, clean, init};
-use serde_json::Value;
-
-fn names(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|event| event["name"].as_str().unwrap())
-        .collect()
-}
 
 #[test]
 fn a_leaf_span_arrives_as_its_start_then_its_stop() {
     let events = common::traced(|| {
         let _leaf = Trace::new("leaf", None);
     });
-    assert_eq!(names(&events), ["leaf-start", "leaf-stop"]);
+    assert_eq!(common::names(&events), ["leaf-start", "leaf-stop"]);
     let [start, stop] = &events[..] else {
         unreachable!()
     };
@@ -35,7 +27,7 @@ fn a_held_start_is_recorded_before_its_children_and_by_a_flush() {
     let profiler = init("key", None, None);
     let outer = Trace::new("outer", None);
     assert_eq!(
-        names(&common::events_of(profiler.base_id())),
+        common::names(&common::events_of(profiler.base_id())),
         ["outer-start"]
     );
     {
@@ -46,7 +38,7 @@ fn a_held_start_is_recorded_before_its_children_and_by_a_flush() {
     clean();
     let events = common::events_of(profiler.base_id());
     assert_eq!(
-        names(&events),
+        common::names(&events),
         [
             "outer-start",
             "inner-start",

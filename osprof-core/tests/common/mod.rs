@@ -190,3 +190,11 @@ pub fn all_events() -> Vec<Value> {
     osprof_core::notifier::flush();
     EVENTS.lock().unwrap().clone()
 }
+
+/// The `name` of each payload in `events`, in order.
+pub fn names(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|event| event["name"].as_str().unwrap())
+        .collect()
+}
