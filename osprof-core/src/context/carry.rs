@@ -36,7 +36,7 @@ pub(super) fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
 }
 
 fn swap_with_current(slot: &mut Option<Context>) {
-    // A context out of the slot holds no span back (see `Frame::held`).
+    // A context out of the slot holds no span back (see `Context::held`).
     super::record_held();
     // Fails only while the thread is being torn down, on both swaps alike.
     let _ = THREAD.try_with(|state| std::mem::swap(&mut state.borrow_mut().current, slot));

@@ -52,31 +52,37 @@ pub(crate) struct Context {
     base_id: Id,
     /// The parent given to `init`; the parent of the first span.
     parent_id: Id,
-    /// Open spans, innermost last.
+    /// Open spans whose start is recorded, innermost last.
     spans: Vec<Frame>,
+    /// The innermost open span, when its start is held back rather than recorded.
+    ///
+    /// A span with no info opens here, not in `spans`: if nothing is recorded inside it, its
+    /// stop records the whole span as one leaf event, and it never needs an id on this
+    /// thread (the delivery thread gives it one). Only a context in its thread's slot ever
+    /// holds a span: anything recorded in the context, and the context leaving the slot,
+    /// being copied or being asked for its ids, records the held start first and moves the
+    /// span onto `spans` ([`Context::record_held`]).
+    held: Option<HeldSpan>,
 }
 
-/// An open span.
+/// An open span whose start is recorded.
 #[derive(Clone)]
 struct Frame {
     id: Id,
     name: Name,
-    /// When a span with no info opens, its start is held back rather than recorded: if
-    /// nothing is recorded inside it, its stop records the whole span as one leaf event.
-    /// Only the innermost span of the context in its thread's slot is ever held: anything
-    /// recorded in the context, and the context leaving the slot or being copied, records
-    /// the held start first ([`Context::record_held`]).
-    held: Option<(fastant::Instant, HeldPlain)>,
 }
 
 impl Frame {
     fn recorded(id: Id, name: Name) -> Frame {
-        Frame {
-            id,
-            name,
-            held: None,
-        }
+        Frame { id, name }
     }
+}
+
+/// A span whose start is held back (see [`Context::held`]): two words.
+#[derive(Clone, Copy)]
+struct HeldSpan {
+    started: fastant::Instant,
+    plain: HeldPlain,
 }
 
 impl Context {
@@ -86,6 +92,7 @@ impl Context {
             base_id,
             parent_id,
             spans: Vec::new(),
+            held: None,
         })
     }
 
@@ -97,12 +104,12 @@ impl Context {
         context
     }
 
-    /// The id of the innermost open span, or the initial parent.
+    /// The id of the innermost recorded span, or the initial parent.
     fn id(&self) -> Id {
         self.spans.last().map_or(self.parent_id, |frame| frame.id)
     }
 
-    /// The parent of the innermost open span.
+    /// The parent of the innermost recorded span.
     fn parent_of_top(&self) -> Id {
         match self.spans.len() {
             0 => self.base_id,
@@ -111,6 +118,8 @@ impl Context {
         }
     }
 
+    /// The context's ids as a [`Profiler`]; record the held span first (see
+    /// [`Context::held`]) for them to include it.
     fn profiler(&self) -> Profiler {
         Profiler::new(
             self.hmac_key.to_string(),
@@ -120,10 +129,10 @@ impl Context {
         )
     }
 
-    /// Records the start of the innermost span if it is held back (see [`Frame::held`]).
+    /// Records the start of the held span, if any (see [`Context::held`]).
     #[inline(always)]
     fn record_held(&mut self, recorder: &mut Recorder) {
-        if self.spans.last().is_some_and(|frame| frame.held.is_some()) {
+        if self.held.is_some() {
             self.record_held_start(recorder);
         }
     }
@@ -131,11 +140,11 @@ impl Context {
     #[cold]
     #[inline(never)]
     fn record_held_start(&mut self, recorder: &mut Recorder) {
-        let parent_id = self.parent_of_top();
-        if let Some(frame) = self.spans.last_mut()
-            && let Some((at, held)) = frame.held.take()
-        {
-            recorder.push_held_start(self.base_id, [frame.id, parent_id], at, held);
+        if let Some(HeldSpan { started, plain }) = self.held.take() {
+            let ids = [recorder.span_id(), self.id()];
+            recorder.push_held_start(self.base_id, ids, started, plain);
+            self.spans
+                .push(Frame::recorded(ids[0], Name::from(plain.name())));
         }
     }
 
@@ -149,27 +158,32 @@ impl Context {
         ids
     }
 
-    /// Opens a span with no info, held back (see [`Frame::held`]) when its name allows.
+    /// Opens a span with no info, held back (see [`Context::held`]) when its name allows.
     #[inline(always)]
     fn open_plain(&mut self, recorder: &mut Recorder, plain: Plain) {
         self.record_held(recorder);
-        let Some(held) = recorder.held_plain(plain) else {
+        let Some(plain) = recorder.held_plain(plain) else {
             self.open(recorder, Name::from(plain.name()), plain.start());
             return;
         };
-        let at = fastant::Instant::now();
-        self.spans.push(Frame {
-            id: recorder.span_id(),
-            name: Name::from(plain.name()),
-            held: Some((at, held)),
-        });
-        recorder.hold(at);
+        let started = fastant::Instant::now();
+        self.held = Some(HeldSpan { started, plain });
+        recorder.hold(started);
     }
 
     /// Makes the open span `id`, recorded elsewhere, innermost again (an async span's poll).
     fn enter_recorded(&mut self, recorder: &mut Recorder, id: Id, name: Name) {
         self.record_held(recorder);
         self.spans.push(Frame::recorded(id, name));
+    }
+
+    /// Takes the span `id` off the top again after its poll, if it is innermost.
+    fn exit_recorded(&mut self, recorder: &mut Recorder, id: Id) {
+        // A span still held inside it stays innermost: recorded, it keeps `id` below it.
+        self.record_held(recorder);
+        if self.spans.last().is_some_and(|frame| frame.id == id) {
+            self.spans.pop();
+        }
     }
 
     /// Closes the innermost span: records its stop and pops it. No-op with nothing open.
@@ -186,16 +200,13 @@ impl Context {
     /// Closes the innermost span with no stop info: a held one becomes one leaf event.
     #[inline(always)]
     fn close_plain(&mut self, recorder: &mut Recorder) {
+        if let Some(HeldSpan { started, plain }) = self.held.take() {
+            return recorder.push_leaf(self.base_id, self.id(), started, plain);
+        }
         let parent_id = self.parent_of_top();
         let Some(frame) = self.spans.pop() else {
             return;
         };
-        if let Some((started, held)) = frame.held {
-            let id = frame.id;
-            // Forgetting the frame leaks nothing: a held span's name is static.
-            std::mem::forget(frame);
-            return recorder.push_leaf(self.base_id, [id, parent_id], started, held);
-        }
         let what = match frame.name.as_static() {
             Some(name) => What::StopPlain(name),
             None => What::new(Phase::Stop, &frame.name, Detail::None),
@@ -211,6 +222,7 @@ impl Clone for Context {
             base_id: self.base_id,
             parent_id: self.parent_id,
             spans: self.spans.clone(),
+            held: self.held,
         })
     }
 }
@@ -334,6 +346,7 @@ pub fn get() -> Option<Profiler> {
     if !any_alive() {
         return None;
     }
+    record_held();
     with_slot(|slot| slot.as_ref().map(Context::profiler)).flatten()
 }
 
@@ -448,7 +461,7 @@ pub(crate) fn stop_plain() {
     });
 }
 
-/// Records the start of the span this thread holds back, if any (see [`Frame::held`]):
+/// Records the start of the span this thread holds back, if any (see [`Context::held`]):
 /// before the current context leaves the thread's slot or is copied, and before a flush.
 pub(crate) fn record_held() {
     let _ = THREAD.try_with(|state| {

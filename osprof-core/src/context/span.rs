@@ -104,11 +104,7 @@ impl AsyncSpan {
     /// Takes the span off the context after a poll.
     pub(crate) fn exit(&mut self) {
         if let State::Open { id, .. } = &self.state {
-            with_current(|context, _| {
-                if context.spans.last().is_some_and(|frame| frame.id == *id) {
-                    context.spans.pop();
-                }
-            });
+            with_current(|context, recorder| context.exit_recorded(recorder, *id));
         }
     }
 

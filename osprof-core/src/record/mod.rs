@@ -34,7 +34,8 @@ pub(crate) enum Phase {
 /// from the traced thread's core to the delivery thread's.
 #[derive(Clone)]
 pub(crate) struct RawEvent {
-    /// The span's id: the payload's `trace_id`. The base id in a [`What::Trace`] event.
+    /// The span's id: the payload's `trace_id`. The base id in a [`What::Trace`] event;
+    /// unset in a leaf event.
     pub(crate) span_id: Id,
     pub(crate) parent_id: Id,
     pub(crate) at: fastant::Instant,
@@ -66,9 +67,9 @@ pub(crate) enum What {
     StartExtra(Box<Extra>),
     StopExtra(Box<Extra>),
     /// A whole span with nothing recorded inside it, recorded once as it stops: it started
-    /// at the event's `at`. The reader turns it back into a start and a stop
-    /// ([`Reader::drain_into`]), so a leaf span, the most common kind, hands one event to
-    /// the delivery thread instead of two. The name is a thin reference ([`name::thin`]) to
+    /// at the event's `at`. The reader turns it back into a start and a stop and gives it
+    /// its id ([`Reader::drain_into`]), so a leaf span, the most common kind, hands one
+    /// event to the delivery thread instead of two and draws no random id on its thread. The name is a thin reference ([`name::thin`]) to
     /// leave room for the stop instant.
     LeafPlain {
         stopped: fastant::Instant,
@@ -158,6 +159,10 @@ pub(crate) enum HeldPlain {
 }
 
 impl HeldPlain {
+    pub(crate) fn name(self) -> &'static str {
+        self.plain().name()
+    }
+
     fn plain(self) -> Plain {
         match self {
             HeldPlain::Name(name) => Plain::Name(name),
@@ -346,10 +351,11 @@ fn split_leaf(
     stopped: fastant::Instant,
     plain: Plain,
 ) {
+    let span_id = Id::random();
     let event = |at, what| Event {
         base_id,
         raw: RawEvent {
-            span_id: leaf.span_id,
+            span_id,
             parent_id: leaf.parent_id,
             at,
             what,
@@ -454,12 +460,13 @@ impl Recorder {
         self.push_released(base_id, span, at, held.plain().start());
     }
 
-    /// Records the held span `[id, parent]`, started at `at`, as it stops now.
+    /// Records the held span, child of `parent_id` and started at `at`, as it stops now.
+    /// It has no id yet: the reader gives it one ([`Reader::drain_into`]).
     #[inline(always)]
     pub(crate) fn push_leaf(
         &mut self,
         base_id: Id,
-        span: [Id; 2],
+        parent_id: Id,
         at: fastant::Instant,
         held: HeldPlain,
     ) {
@@ -468,7 +475,7 @@ impl Recorder {
             HeldPlain::Name(name) => What::LeafPlain { stopped, name },
             HeldPlain::Function(site) => What::LeafFunction { stopped, site },
         };
-        self.push_released(base_id, span, at, what);
+        self.push_released(base_id, [Id::NIL, parent_id], at, what);
     }
 
     /// Queues the held span's event `what`, stamped `at`, and takes back the hold.
