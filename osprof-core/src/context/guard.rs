@@ -85,10 +85,16 @@ fn open_detailed(name: Name, info: Option<Value>) -> bool {
 #[inline(never)]
 fn close() {
     if std::thread::panicking() {
-        super::stop_span(panic_info());
-    } else {
-        super::stop_plain();
+        return close_unwinding();
     }
+    super::stop_plain();
+}
+
+/// Kept apart so that the common `close` needs no stack frame of its own.
+#[cold]
+#[inline(never)]
+fn close_unwinding() {
+    super::stop_span(panic_info());
 }
 
 impl Drop for Trace {

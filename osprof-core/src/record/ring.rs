@@ -52,6 +52,11 @@ impl Buffer {
     fn slot(&self, position: usize) -> *mut MaybeUninit<RawEvent> {
         self.slots[position & (self.slots.len() - 1)].get()
     }
+
+    /// A pointer to the first slot that may reach every slot.
+    fn first_slot(&self) -> *mut MaybeUninit<RawEvent> {
+        UnsafeCell::raw_get(self.slots.as_ptr())
+    }
 }
 
 impl Drop for Buffer {
@@ -78,6 +83,8 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
         held: Held(fastant::Atomic::new(fastant::Instant::ZERO)),
     });
     let writer = Writer {
+        slots: buffer.first_slot(),
+        mask: capacity - 1,
         buffer: buffer.clone(),
         tail: 0,
         cached_head: 0,
@@ -87,6 +94,10 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
 
 /// The recording thread's end.
 pub(crate) struct Writer {
+    /// The first of `buffer`'s slots, and their count less one: a push finds its slot
+    /// without going through `buffer`.
+    slots: *mut MaybeUninit<RawEvent>,
+    mask: usize,
     buffer: Arc<Buffer>,
     /// The writer's own copy of `buffer.tail`.
     tail: usize,
@@ -108,7 +119,7 @@ impl Writer {
     }
 
     fn capacity(&self) -> usize {
-        self.buffer.slots.len()
+        self.mask + 1
     }
 
     /// Tells the reader that an event stamped `at` is still to come.
@@ -132,11 +143,14 @@ impl Writer {
         if self.tail - self.cached_head == self.capacity() && self.free() == 0 {
             return Err(event);
         }
-        let slot = self.buffer.slot(self.tail);
-        // SAFETY: `tail - head < capacity`, so this slot is outside `head..tail`: the reader
+        // SAFETY: `tail & mask < capacity`, so the slot is one of `buffer`'s, which `self`
+        // keeps alive. `tail - head < capacity`, so it is outside `head..tail`: the reader
         // has read it (or it was never written) and will not touch it until the release
         // store below publishes it. Writing over a `MaybeUninit` drops nothing.
-        unsafe { slot.write(MaybeUninit::new(event)) };
+        unsafe {
+            let slot = self.slots.add(self.tail & self.mask);
+            slot.write(MaybeUninit::new(event));
+        }
         self.tail += 1;
         self.buffer.tail.0.store(self.tail, Ordering::Release);
         Ok(())
