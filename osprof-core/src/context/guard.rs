@@ -51,7 +51,7 @@ impl Trace {
     /// ```
     #[inline]
     pub fn new(name: impl Into<Name>, info: Option<Value>) -> Trace {
-        // Only the check is inlined into the caller: the active path stays out of line so
+        // Only the checks are inlined into the caller: the active path stays out of line so
         // that a resting call site keeps a small stack frame and no register spills.
         let started = super::any_alive() && open(name.into(), info);
         Trace {
@@ -61,19 +61,24 @@ impl Trace {
     }
 }
 
-#[inline(never)]
+/// Opens the span. Inlined into `Trace::new`'s caller, where a static name with no info,
+/// the common span, is known as such: the call then passes the name in registers.
+#[inline(always)]
 fn open(name: Name, info: Option<Value>) -> bool {
-    // A static name with no info, the common span, takes the shortest way in. Both own
-    // nothing, so forgetting them instead of dropping them leaks nothing, and keeps the
-    // compiler from moving `info` through this frame on the way.
     if info.is_none()
         && let Some(static_name) = name.as_static()
     {
+        // Both own nothing: forgetting them leaks nothing, and leaves no drop to the caller.
         std::mem::forget(info);
         std::mem::forget(name);
-        return super::start_plain(super::Plain::Name(static_name));
+        return open_plain(static_name);
     }
     open_detailed(name, info)
+}
+
+#[inline(never)]
+fn open_plain(name: &'static str) -> bool {
+    super::start_plain(super::Plain::Name(name))
 }
 
 #[cold]
