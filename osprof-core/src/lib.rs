@@ -36,7 +36,7 @@
 //! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
 //! the `osprof_core::tokio` hand-off helpers.
 
-#![deny(unsafe_code)] // allowed in `record::ring` alone
+#![deny(unsafe_code)] // allowed in `record::ring` and `clock` alone
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
@@ -44,6 +44,7 @@
 pub mod __private;
 #[cfg(feature = "tracing-bridge")]
 pub mod bridge;
+mod clock;
 pub mod config;
 mod context;
 mod delivery;

@@ -81,7 +81,7 @@ impl Frame {
 /// A span whose start is held back (see [`Context::held`]): two words.
 #[derive(Clone, Copy)]
 struct HeldSpan {
-    started: fastant::Instant,
+    started: crate::clock::Instant,
     plain: HeldPlain,
 }
 
@@ -166,7 +166,7 @@ impl Context {
             self.open(recorder, Name::from(plain.name()), plain.start());
             return;
         };
-        let started = fastant::Instant::now();
+        let started = crate::clock::Instant::now();
         self.held = Some(HeldSpan { started, plain });
         recorder.hold(started);
     }

@@ -159,8 +159,9 @@ fn run() {
         // Events stamped before this instant and still in a ring are all drained below, so
         // delivering only those keeps each trace in time order across threads. A ring that
         // holds a span back brings the instant down to that span's start.
-        let mut watermark = fastant::Instant::now();
-        let drained = drain_rings(&mut staged, &mut watermark);
+        let mut watermark = crate::clock::Instant::now();
+        let hold_limit = builder.wall_clock().before(watermark, MAX_HOLD);
+        let drained = drain_rings(&mut staged, &mut watermark, hold_limit);
         // Each ring is in order already; the stable sort merges the rings by time.
         staged.sort_by_key(Event::at);
         let flushing = flush_target > lock(&SHARED.flush).completed;
@@ -184,12 +185,15 @@ fn run() {
     }
 }
 
-fn drain_rings(staged: &mut Vec<Event>, watermark: &mut fastant::Instant) -> usize {
+/// Drains every ring into `staged`, and brings `watermark` down to the start of any span a
+/// ring holds back, but not below `hold_limit`.
+fn drain_rings(
+    staged: &mut Vec<Event>,
+    watermark: &mut crate::clock::Instant,
+    hold_limit: crate::clock::Instant,
+) -> usize {
     let mut rings = lock(&SHARED.rings);
     let mut drained = 0;
-    let hold_limit = watermark
-        .checked_sub(MAX_HOLD)
-        .unwrap_or(fastant::Instant::ZERO);
     rings.retain_mut(|ring| {
         let abandoned = ring.is_abandoned();
         // Read before the drain: a hold released before this read has its event in the ring.

@@ -8,18 +8,20 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::timestamp::TimestampWriter;
+use crate::clock::WallClock;
 use crate::id::Id;
 use crate::record::{Event, Info, Phase};
 
 /// How often the clock anchor (cycle counter to wall clock) is taken again, so that a
-/// drifting cycle counter never skews timestamps for long.
-const REANCHOR_EVERY: Duration = Duration::from_secs(10);
+/// drifting cycle counter never skews timestamps for long, and the tick length is measured
+/// over an ever longer baseline.
+const REANCHOR_EVERY: Duration = Duration::from_secs(1);
 /// How many payloads pass between two looks at the wall clock for re-anchoring.
 const CLOCK_LOOK_EVERY: u32 = 4096;
 
 pub(crate) struct PayloadBuilder {
     host: String,
-    anchor: fastant::Anchor,
+    wall_clock: WallClock,
     anchored_at: Instant,
     since_clock_look: u32,
     timestamps: TimestampWriter,
@@ -44,7 +46,7 @@ impl PayloadBuilder {
         payload.insert("info".into(), plain_info(&host));
         PayloadBuilder {
             host,
-            anchor: fastant::Anchor::new(),
+            wall_clock: WallClock::new(),
             anchored_at: Instant::now(),
             since_clock_look: 0,
             timestamps: TimestampWriter::default(),
@@ -57,16 +59,21 @@ impl PayloadBuilder {
         }
     }
 
-    fn unix_nanos(&mut self, at: fastant::Instant) -> u64 {
+    /// The clock that converts event instants to wall-clock time.
+    pub(crate) fn wall_clock(&self) -> &WallClock {
+        &self.wall_clock
+    }
+
+    fn unix_nanos(&mut self, at: crate::clock::Instant) -> u64 {
         self.since_clock_look += 1;
         if self.since_clock_look >= CLOCK_LOOK_EVERY {
             self.since_clock_look = 0;
             if self.anchored_at.elapsed() >= REANCHOR_EVERY {
-                self.anchor = fastant::Anchor::new();
+                self.wall_clock.reanchor();
                 self.anchored_at = Instant::now();
             }
         }
-        at.as_unix_nanos(&self.anchor)
+        self.wall_clock.unix_nanos(at)
     }
 
     /// Writes `event` as the JSON text of its payload into `out` (replacing its content):

@@ -38,7 +38,7 @@ pub(crate) struct RawEvent {
     /// unset in a leaf event.
     pub(crate) span_id: Id,
     pub(crate) parent_id: Id,
-    pub(crate) at: fastant::Instant,
+    pub(crate) at: crate::clock::Instant,
     pub(crate) what: What,
 }
 
@@ -72,11 +72,11 @@ pub(crate) enum What {
     /// event to the delivery thread instead of two and draws no random id on its thread. The name is a thin reference ([`name::thin`]) to
     /// leave room for the stop instant.
     LeafPlain {
-        stopped: fastant::Instant,
+        stopped: crate::clock::Instant,
         name: &'static &'static str,
     },
     LeafFunction {
-        stopped: fastant::Instant,
+        stopped: crate::clock::Instant,
         site: &'static FnSite,
     },
     /// Not a span: the events that follow in this ring belong to the trace `span_id`.
@@ -222,7 +222,7 @@ impl RawEvent {
         RawEvent {
             span_id,
             parent_id,
-            at: fastant::Instant::now(),
+            at: crate::clock::Instant::now(),
             what,
         }
     }
@@ -240,7 +240,7 @@ impl RawEvent {
         RawEvent {
             span_id: base_id,
             parent_id: base_id,
-            at: fastant::Instant::ZERO,
+            at: crate::clock::Instant::ZERO,
             what: What::Trace,
         }
     }
@@ -254,7 +254,7 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    pub(crate) fn at(&self) -> fastant::Instant {
+    pub(crate) fn at(&self) -> crate::clock::Instant {
         self.raw.at
     }
 
@@ -333,7 +333,7 @@ impl Reader {
     }
 
     /// When the span its thread holds back started, if it holds one.
-    pub(crate) fn held_since(&self) -> Option<fastant::Instant> {
+    pub(crate) fn held_since(&self) -> Option<crate::clock::Instant> {
         self.ring.held_since()
     }
 
@@ -348,7 +348,7 @@ fn split_leaf(
     staged: &mut Vec<Event>,
     base_id: Id,
     leaf: &RawEvent,
-    stopped: fastant::Instant,
+    stopped: crate::clock::Instant,
     plain: Plain,
 ) {
     let span_id = Id::random();
@@ -443,7 +443,7 @@ impl Recorder {
     /// thread delivers nothing stamped after `at` meanwhile, so each trace stays in time
     /// order.
     #[inline(always)]
-    pub(crate) fn hold(&mut self, at: fastant::Instant) {
+    pub(crate) fn hold(&mut self, at: crate::clock::Instant) {
         self.writer.hold(at);
     }
 
@@ -454,7 +454,7 @@ impl Recorder {
         &mut self,
         base_id: Id,
         span: [Id; 2],
-        at: fastant::Instant,
+        at: crate::clock::Instant,
         held: HeldPlain,
     ) {
         self.push_released(base_id, span, at, held.plain().start());
@@ -467,10 +467,10 @@ impl Recorder {
         &mut self,
         base_id: Id,
         parent_id: Id,
-        at: fastant::Instant,
+        at: crate::clock::Instant,
         held: HeldPlain,
     ) {
-        let stopped = fastant::Instant::now();
+        let stopped = crate::clock::Instant::now();
         let what = match held {
             HeldPlain::Name(name) => What::LeafPlain { stopped, name },
             HeldPlain::Function(site) => What::LeafFunction { stopped, site },
@@ -480,7 +480,7 @@ impl Recorder {
 
     /// Queues the held span's event `what`, stamped `at`, and takes back the hold.
     #[inline(always)]
-    fn push_released(&mut self, base_id: Id, span: [Id; 2], at: fastant::Instant, what: What) {
+    fn push_released(&mut self, base_id: Id, span: [Id; 2], at: crate::clock::Instant, what: What) {
         let event = RawEvent {
             span_id: span[0],
             parent_id: span[1],

@@ -11,9 +11,10 @@
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::RawEvent;
+use crate::clock::Instant;
 
 /// The reader's and the writer's positions each on a cache line of their own.
 #[repr(align(128))]
@@ -22,7 +23,7 @@ struct Position(AtomicUsize);
 /// The start of the span the writer holds back, or `Instant::ZERO`: on a line of its own
 /// too, read by the reader once per round.
 #[repr(align(128))]
-struct Held(fastant::Atomic);
+struct Held(AtomicU64);
 
 struct Buffer {
     slots: Box<[UnsafeCell<MaybeUninit<RawEvent>>]>,
@@ -80,7 +81,7 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
             .collect(),
         head: Position(AtomicUsize::new(0)),
         tail: Position(AtomicUsize::new(0)),
-        held: Held(fastant::Atomic::new(fastant::Instant::ZERO)),
+        held: Held(AtomicU64::new(Instant::ZERO.to_bits())),
     });
     let writer = Writer {
         slots: buffer.first_slot(),
@@ -124,8 +125,8 @@ impl Writer {
 
     /// Tells the reader that an event stamped `at` is still to come.
     #[inline(always)]
-    pub(crate) fn hold(&mut self, at: fastant::Instant) {
-        self.buffer.held.0.store(at, Ordering::Release);
+    pub(crate) fn hold(&mut self, at: Instant) {
+        self.buffer.held.0.store(at.to_bits(), Ordering::Release);
     }
 
     /// Takes back [`hold`](Self::hold), after pushing the held event (or counting it dropped).
@@ -134,7 +135,7 @@ impl Writer {
         self.buffer
             .held
             .0
-            .store(fastant::Instant::ZERO, Ordering::Release);
+            .store(Instant::ZERO.to_bits(), Ordering::Release);
     }
 
     /// Appends `event`, or gives it back when the ring is full.
@@ -182,9 +183,9 @@ impl Reader {
     /// When the event the writer holds back was stamped, if it holds one. Read before
     /// [`drain`](Self::drain): a hold released before this read was released after its
     /// event was pushed, so the drain sees that event.
-    pub(crate) fn held_since(&self) -> Option<fastant::Instant> {
-        let held = self.buffer.held.0.load(Ordering::Acquire);
-        (held != fastant::Instant::ZERO).then_some(held)
+    pub(crate) fn held_since(&self) -> Option<Instant> {
+        let held = Instant::from_bits(self.buffer.held.0.load(Ordering::Acquire));
+        (held != Instant::ZERO).then_some(held)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -208,7 +209,7 @@ mod tests {
         RawEvent {
             span_id: Id::NIL,
             parent_id: Id::from_random(n),
-            at: fastant::Instant::ZERO,
+            at: Instant::ZERO,
             what: What::StartPlain("span"),
         }
     }
