@@ -58,13 +58,16 @@ impl Instant {
 fn now_first_or_monotonic() -> Instant {
     match source() {
         CYCLES => Instant::now(),
-        _ => {
-            static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
-            let origin = ORIGIN.get_or_init(std::time::Instant::now);
-            // One past the origin's nanosecond, so that no reading is `ZERO`.
-            Instant(1 + u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX - 1))
-        }
+        _ => monotonic_now(),
     }
+}
+
+/// Nanoseconds of the monotonic clock since its first reading in this process, plus one so
+/// that no reading is `ZERO`: the ticks where the cycle counter is not steady.
+fn monotonic_now() -> Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    let origin = ORIGIN.get_or_init(std::time::Instant::now);
+    Instant(1 + u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX - 1))
 }
 
 /// The tick source, decided on first use. Every thread decides alike (the test is a
@@ -226,6 +229,18 @@ mod tests {
             assert_ne!(now, Instant::ZERO);
             last = now;
         }
+    }
+
+    #[test]
+    fn monotonic_ticks_are_nanoseconds_and_never_zero() {
+        let first = monotonic_now();
+        assert_ne!(first, Instant::ZERO);
+        std::thread::sleep(Duration::from_millis(5));
+        let gap = monotonic_now().to_bits() - first.to_bits();
+        assert!(
+            (5_000_000..1_000_000_000).contains(&gap),
+            "{gap} ns for a 5 ms sleep"
+        );
     }
 
     #[test]
