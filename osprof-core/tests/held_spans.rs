@@ -51,3 +51,41 @@ fn a_held_start_is_recorded_before_its_children_and_by_a_flush() {
     assert_eq!(events[2]["parent_id"], events[1]["trace_id"]);
     assert_eq!(events[1]["parent_id"], events[0]["trace_id"]);
 }
+
+#[test]
+fn get_inside_a_held_span_gives_the_span_its_id() {
+    let mut seen = None;
+    let events = common::traced(|| {
+        let _outer = Trace::new("outer", None);
+        seen = osprof_core::get().map(|profiler| profiler.id().to_owned());
+        let _inner = Trace::new("inner", None);
+    });
+    assert_eq!(
+        common::names(&events),
+        ["outer-start", "inner-start", "inner-stop", "outer-stop"]
+    );
+    let seen = seen.expect("a trace is active");
+    assert_eq!(events[0]["trace_id"], seen.as_str());
+    assert_eq!(events[3]["trace_id"], seen.as_str());
+    assert_eq!(events[1]["parent_id"], seen.as_str());
+}
+
+#[test]
+fn each_leaf_gets_a_fresh_uuid4_id() {
+    let events = common::traced(|| {
+        for _ in 0..3 {
+            let _leaf = Trace::new("leaf", None);
+        }
+    });
+    let ids: Vec<&str> = events
+        .iter()
+        .step_by(2)
+        .map(|start| start["trace_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for (n, id) in ids.iter().enumerate() {
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(uuid.get_version_num(), 4, "{id}");
+        assert!(!ids[..n].contains(id), "{id} given twice");
+    }
+}
