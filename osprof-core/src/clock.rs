@@ -159,7 +159,7 @@ const MIN_BASELINE: Duration = Duration::from_millis(10);
 
 /// Converts instants to Unix time on the delivery thread: an anchor (a reading) and the
 /// length of a tick, measured from the process's first reading to the anchor, so that it
-/// gets more precise as the process runs. [`reanchor`](Self::reanchor) it now and then.
+/// gets more precise as the process runs. Make a new one now and then.
 pub(crate) struct WallClock {
     anchor: Reading,
     nanos_per_tick: f64,
@@ -168,23 +168,15 @@ pub(crate) struct WallClock {
 impl WallClock {
     /// Anchored now. The first one in a process may wait up to 10 ms to measure a tick.
     pub(crate) fn new() -> WallClock {
-        let mut clock = WallClock {
-            anchor: Reading::take(),
-            nanos_per_tick: 1.0,
-        };
-        clock.reanchor();
-        clock
-    }
-
-    /// Takes a new anchor, and measures the tick again over the longer baseline.
-    pub(crate) fn reanchor(&mut self) {
-        source();
+        // Decided first: deciding takes the first reading.
+        let cycles = source() == CYCLES;
         let first = *FIRST_READING.get_or_init(Reading::take);
         let mut anchor = Reading::take();
-        if SOURCE.load(Ordering::Relaxed) != CYCLES {
-            self.anchor = anchor;
-            self.nanos_per_tick = 1.0;
-            return;
+        if !cycles {
+            return WallClock {
+                anchor,
+                nanos_per_tick: 1.0,
+            };
         }
         let baseline = anchor.monotonic.duration_since(first.monotonic);
         if baseline < MIN_BASELINE {
@@ -193,8 +185,15 @@ impl WallClock {
         }
         let nanos = anchor.monotonic.duration_since(first.monotonic).as_nanos() as f64;
         let ticks = anchor.ticks.saturating_sub(first.ticks).max(1) as f64;
-        self.anchor = anchor;
-        self.nanos_per_tick = nanos / ticks;
+        WallClock {
+            anchor,
+            nanos_per_tick: nanos / ticks,
+        }
+    }
+
+    /// How long ago the anchor was taken.
+    pub(crate) fn anchor_age(&self) -> Duration {
+        self.anchor.monotonic.elapsed()
     }
 
     /// `at` in nanoseconds since the Unix epoch.

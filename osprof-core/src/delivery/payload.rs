@@ -3,7 +3,7 @@
 //! One payload object is kept and refilled in place for each event: its keys, and the
 //! capacity of its strings, are reused, so a payload costs almost no allocation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -22,7 +22,6 @@ const CLOCK_LOOK_EVERY: u32 = 4096;
 pub(crate) struct PayloadBuilder {
     host: String,
     wall_clock: WallClock,
-    anchored_at: Instant,
     since_clock_look: u32,
     timestamps: TimestampWriter,
     scratch: String,
@@ -47,7 +46,6 @@ impl PayloadBuilder {
         PayloadBuilder {
             host,
             wall_clock: WallClock::new(),
-            anchored_at: Instant::now(),
             since_clock_look: 0,
             timestamps: TimestampWriter::default(),
             scratch: String::with_capacity(32),
@@ -68,9 +66,8 @@ impl PayloadBuilder {
         self.since_clock_look += 1;
         if self.since_clock_look >= CLOCK_LOOK_EVERY {
             self.since_clock_look = 0;
-            if self.anchored_at.elapsed() >= REANCHOR_EVERY {
-                self.wall_clock.reanchor();
-                self.anchored_at = Instant::now();
+            if self.wall_clock.anchor_age() >= REANCHOR_EVERY {
+                self.wall_clock = WallClock::new();
             }
         }
         self.wall_clock.unix_nanos(at)

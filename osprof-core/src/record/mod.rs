@@ -69,8 +69,8 @@ pub(crate) enum What {
     /// A whole span with nothing recorded inside it, recorded once as it stops: it started
     /// at the event's `at`. The reader turns it back into a start and a stop and gives it
     /// its id ([`Reader::drain_into`]), so a leaf span, the most common kind, hands one
-    /// event to the delivery thread instead of two and draws no random id on its thread. The name is a thin reference ([`name::thin`]) to
-    /// leave room for the stop instant.
+    /// event to the delivery thread instead of two and draws no random id on its thread.
+    /// The name is a thin reference ([`name::thin`]) to leave room for the stop instant.
     LeafPlain {
         stopped: crate::clock::Instant,
         name: &'static &'static str,
