@@ -29,12 +29,15 @@
 //! assert_eq!(events[1]["parent_id"], events[0]["trace_id"]);
 //! ```
 //!
-//! Async code keeps its trace across `.await` and executor threads: wrap spawned futures
-//! with [`FutureExt::in_current_trace`] (or use `osprof_core::tokio::spawn`), and
-//! trace a future with [`FutureExt::traced`].
+//! Async code keeps its trace across `.await` and executor threads: a trace started by
+//! [`init`] inside a tokio task belongs to that task, [`FutureExt::in_new_trace`] gives one
+//! future a trace of its own, spawned futures take the current trace along with
+//! [`FutureExt::in_current_trace`] (or `osprof_core::tokio::spawn`), and
+//! [`FutureExt::traced`] traces a future. [`init`] says which code owns a trace.
 //!
-//! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` adds
-//! the `osprof_core::tokio` hand-off helpers.
+//! Feature `disabled` compiles every instrumentation point to nothing; feature `tokio` (on
+//! by default) makes traces task-owned in tokio tasks and adds the `osprof_core::tokio`
+//! hand-off helpers.
 
 #![deny(unsafe_code)] // allowed in `record::ring` and `clock` alone
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -61,8 +64,8 @@ pub mod tokio;
 pub mod web;
 
 pub use context::{
-    FutureExt, InTrace, Instrumented, NoStopInfo, OwnedTrace, PollSpan, Profiler, Trace,
-    TraceSnapshot, carry, clean, get, init, is_active, start, stop,
+    ContextStats, FutureExt, InTrace, Instrumented, NoStopInfo, OwnedTrace, PollSpan, Profiler,
+    Trace, TraceSnapshot, carry, clean, context_stats, get, init, is_active, start, stop,
 };
 pub use error::Error;
 pub use osprof_macros::{trace, trace_impl};

@@ -7,45 +7,31 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 use serde_json::Value;
 
-use super::{Context, Instrumented, NoStopInfo, THREAD, any_alive, current_copy};
+use super::{Context, Instrumented, NoStopInfo, current_copy, enter_scope, leave_scope};
 use crate::record::{Info, Name};
 
 /// Runs `f` with `slot` as this thread's context, then puts back what was there and leaves
-/// in `slot` whatever `f` made of the context (a span opened, `init`, `clean`).
+/// in `slot` whatever `f` made of the context (a span opened, `init`, `clean`), also when
+/// `f` panics.
 pub(super) fn enter<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
     struct Restore<'a>(&'a mut Option<Context>);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            swap_with_current(self.0);
+            leave_scope(self.0);
         }
     }
-    if slot.is_none() && !any_alive() {
-        // No context exists anywhere, so this thread's slot is empty too: nothing to swap in.
-        // One may still be created by `f`; it belongs to `f`'s code, so take it back out.
-        let output = f();
-        if any_alive() {
-            swap_with_current(slot);
-        }
-        return output;
-    }
-    swap_with_current(slot);
+    enter_scope(slot);
     let restore = Restore(slot);
     let output = f();
     drop(restore);
     output
 }
 
-fn swap_with_current(slot: &mut Option<Context>) {
-    // A context out of the slot holds no span back (see `Context::held`).
-    super::record_held();
-    // Fails only while the thread is being torn down, on both swaps alike.
-    let _ = THREAD.try_with(|state| std::mem::swap(&mut state.borrow_mut().current, slot));
-}
-
 pin_project! {
     /// A future that runs in its own trace context, whichever thread polls it.
     ///
-    /// Made by [`FutureExt::in_current_trace`].
+    /// Made by [`FutureExt::in_current_trace`] and [`FutureExt::in_new_trace`]. The context
+    /// ends when the future completes or is dropped.
     ///
     /// ```
     /// use osprof_core::{FutureExt, InTrace};
@@ -71,7 +57,12 @@ impl<F: Future> Future for InTrace<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let future = this.future;
-        enter(this.context, || future.poll(cx))
+        let poll = enter(this.context, || future.poll(cx));
+        if poll.is_ready() {
+            // The trace is this future's: it ends with it.
+            *this.context = None;
+        }
+        poll
     }
 }
 
@@ -114,6 +105,46 @@ pub trait FutureExt: Future + Sized {
         InTrace {
             future: self,
             context: current_copy(),
+        }
+    }
+
+    /// Runs this future in a trace of its own, started now and ended when the future
+    /// completes or is dropped: the scoped form of [`init`](crate::init) and
+    /// [`clean`](crate::clean), like `fastrace::Span::root`.
+    ///
+    /// The trace is `base_id` (a fresh UUID4 when `None` or empty), its first span's parent
+    /// `parent_id` (or `base_id`), and downstream calls are signed with `hmac_key`. Nothing
+    /// outside the future sees it, whichever executor polls it.
+    ///
+    /// ```
+    /// use osprof_core::{FutureExt, Trace};
+    ///
+    /// async fn handle() -> String {
+    ///     let _span = Trace::new("handle", None);
+    ///     osprof_core::get().unwrap().base_id().to_owned()
+    /// }
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// let base_id = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
+    /// let seen = tokio::spawn(handle().in_new_trace("SECRET_KEY", Some(base_id), None));
+    /// assert_eq!(seen.await.unwrap(), base_id);
+    /// assert!(osprof_core::get().is_none(), "the trace was the future's alone");
+    /// # });
+    /// ```
+    fn in_new_trace(
+        self,
+        hmac_key: &str,
+        base_id: Option<&str>,
+        parent_id: Option<&str>,
+    ) -> InTrace<Self> {
+        let context = (!cfg!(feature = "disabled")).then(|| {
+            super::guard::install_panic_hook();
+            Context::start(hmac_key, base_id, parent_id)
+        });
+        InTrace {
+            future: self,
+            context,
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The current context lives in a thread-local slot, but it belongs to the code, not the
 //! thread: [`InTrace`] swaps a future's own context in for each poll and out again after, and
-//! [`carry`] does the same for a closure run elsewhere.
+//! [`carry`] does the same for a closure run elsewhere. A trace started by a bare `init`
+//! inside a tokio task belongs to that task and lives in [`task`]'s map instead, and an
+//! async span that finds its trace missing on the thread that polls it brings it along.
 
 mod carry;
 mod guard;
@@ -10,10 +12,11 @@ mod owned;
 mod poll_span;
 mod profiler;
 mod span;
+mod task;
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -43,7 +46,72 @@ pub(crate) fn any_alive() -> bool {
 /// True when this thread of control has a trace.
 #[inline]
 pub(crate) fn is_traced() -> bool {
-    any_alive() && with_slot(|slot| slot.is_some()).unwrap_or(false)
+    with_current(|_, _| ()).is_some()
+}
+
+/// How many times code found a trace that was not its own (see [`ContextStats::misplaced`]).
+static MISPLACED: AtomicU64 = AtomicU64::new(0);
+static WARNED_MISPLACED: AtomicBool = AtomicBool::new(false);
+
+/// Counts a misplaced trace, and says so through `tracing` the first time.
+#[cold]
+fn report_misplaced() {
+    MISPLACED.fetch_add(1, Ordering::Relaxed);
+    if !WARNED_MISPLACED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "osprof found a trace on a thread where code of another trace ran: a trace was \
+             started with a bare `init` in a future that an executor other than tokio moved or \
+             interleaved. Start it with `FutureExt::in_new_trace` instead; spans of traced \
+             futures keep to their own trace (see osprof_core::context_stats())"
+        );
+    }
+}
+
+/// What the process holds of trace contexts: see [`context_stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContextStats {
+    /// Trace contexts alive anywhere: in thread slots, tasks, futures and closures. Zero
+    /// means the resting fast path: an instrumentation point costs one relaxed load.
+    pub live_contexts: usize,
+    /// Tokio tasks that own a trace started by a bare [`init`] and not yet [`clean`]ed.
+    pub task_traces: usize,
+    /// Times a traced future found a different trace current on the thread polling it: a
+    /// trace started by a bare [`init`] was left on a thread by code that yielded (an
+    /// executor other than tokio). The future's spans still went to its own trace.
+    pub misplaced: u64,
+}
+
+/// The process-wide counts of trace contexts.
+///
+/// ```
+/// let before = osprof_core::context_stats().live_contexts;
+/// osprof_core::init("key", None, None);
+/// assert_eq!(osprof_core::context_stats().live_contexts, before + 1);
+/// osprof_core::clean();
+/// assert_eq!(osprof_core::context_stats().live_contexts, before);
+/// ```
+pub fn context_stats() -> ContextStats {
+    ContextStats {
+        live_contexts: ALIVE.load(Ordering::Relaxed),
+        task_traces: task::owned(),
+        misplaced: MISPLACED.load(Ordering::Relaxed),
+    }
+}
+
+/// Where a context came from, which decides who sees it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// Code that carries it (a future, a closure, a span) or a plain thread: whatever runs
+    /// while it is in the thread's slot sees it.
+    Code,
+    /// A bare `init` in a tokio runtime outside any task (`#[tokio::main]`'s body): tasks
+    /// that the runtime runs on the same thread do not see it.
+    BlockOn,
+    /// A bare `init` in a tokio task: kept in [`task`]'s map, seen by that task only. It
+    /// holds no span back, since a held span belongs to one thread's ring and the task
+    /// moves.
+    Task,
 }
 
 /// One trace as seen from one thread of control.
@@ -63,6 +131,7 @@ pub(crate) struct Context {
     /// being copied or being asked for its ids, records the held start first and moves the
     /// span onto `spans` ([`Context::record_held`]).
     held: Option<HeldSpan>,
+    owner: Owner,
 }
 
 /// An open span whose start is recorded.
@@ -93,7 +162,41 @@ impl Context {
             parent_id,
             spans: Vec::new(),
             held: None,
+            owner: Owner::Code,
         })
+    }
+
+    /// A new trace: `base_id` (a fresh UUID4 when missing or empty), whose first span's
+    /// parent is `parent_id` (or `base_id` when missing or empty).
+    fn start(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> Context {
+        let base_id = match base_id {
+            Some(text) if !text.is_empty() => Id::parse(text),
+            _ => Id::random(),
+        };
+        let parent_id = match parent_id {
+            Some(text) if !text.is_empty() => Id::parse(text),
+            _ => base_id,
+        };
+        Context::new(hmac_key, base_id, parent_id)
+    }
+
+    /// The context of an open async span whose trace is not current where it is polled:
+    /// the span innermost, under its own parent.
+    fn carried(hmac_key: Arc<str>, base_id: Id, parent_id: Id, id: Id, name: Name) -> Context {
+        Context::counted(Context {
+            hmac_key,
+            base_id,
+            parent_id,
+            spans: vec![Frame::recorded(id, name)],
+            held: None,
+            owner: Owner::Code,
+        })
+    }
+
+    /// Whether the code running now on this thread may use this context from its slot.
+    #[inline(always)]
+    fn visible_here(&self) -> bool {
+        self.owner != Owner::BlockOn || task::current().is_none()
     }
 
     fn counted(context: Context) -> Context {
@@ -162,6 +265,10 @@ impl Context {
     #[inline(always)]
     fn open_plain(&mut self, recorder: &mut Recorder, plain: Plain) {
         self.record_held(recorder);
+        if self.owner == Owner::Task {
+            self.open(recorder, Name::from(plain.name()), plain.start());
+            return;
+        }
         let Some(plain) = recorder.held_plain(plain) else {
             self.open(recorder, Name::from(plain.name()), plain.start());
             return;
@@ -223,6 +330,7 @@ impl Clone for Context {
             parent_id: self.parent_id,
             spans: self.spans.clone(),
             held: self.held,
+            owner: Owner::Code,
         })
     }
 }
@@ -237,23 +345,48 @@ impl Drop for Context {
 }
 
 /// Everything osprof keeps per thread, behind one thread-local: the context that is
-/// current on it, and its ring of recorded events.
+/// current on it, its ring of recorded events, and the task trace it used last.
 struct ThreadState {
     current: Option<Context>,
     recorder: Option<Recorder>,
+    /// How many scopes ([`InTrace`] polls, [`carry`] calls, carried async spans) run on
+    /// this thread now: an `init` inside one belongs to the scope's code, not to a task.
+    scopes: u32,
+    tasks: task::Cache,
 }
 
 thread_local! {
     static THREAD: RefCell<ThreadState> = const {
-        RefCell::new(ThreadState { current: None, recorder: None })
+        RefCell::new(ThreadState {
+            current: None,
+            recorder: None,
+            scopes: 0,
+            tasks: task::Cache::new(),
+        })
     };
 }
 
-/// Runs `f` on this thread's context slot; `None` while the thread is being torn down.
-fn with_slot<R>(f: impl FnOnce(&mut Option<Context>) -> R) -> Option<R> {
-    THREAD
-        .try_with(|state| f(&mut state.borrow_mut().current))
-        .ok()
+impl ThreadState {
+    /// Runs `f` on the context of the code running now, and this thread's recorder: the
+    /// slot's context if that code may see it, else the running task's trace.
+    #[inline(always)]
+    fn with_current<R>(&mut self, f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R> {
+        let recorder_slot = &mut self.recorder;
+        if let Some(context) = &mut self.current
+            && context.visible_here()
+        {
+            return Some(f(context, recorder(recorder_slot)));
+        }
+        self.with_task(f)
+    }
+
+    #[inline(never)]
+    fn with_task<R>(&mut self, f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R> {
+        let recorder_slot = &mut self.recorder;
+        task::with(&mut self.tasks, |context| {
+            f(context, recorder(recorder_slot))
+        })
+    }
 }
 
 /// Runs `f` on the current context and this thread's recorder, if there is a context.
@@ -263,12 +396,7 @@ fn with_current<R>(f: impl FnOnce(&mut Context, &mut Recorder) -> R) -> Option<R
         return None;
     }
     THREAD
-        .try_with(|state| {
-            let state = &mut *state.borrow_mut();
-            let context = state.current.as_mut()?;
-            let recorder = recorder(&mut state.recorder);
-            Some(f(context, recorder))
-        })
+        .try_with(|state| state.borrow_mut().with_current(f))
         .ok()
         .flatten()
 }
@@ -300,11 +428,23 @@ fn record_detached(base_id: Id, event: RawEvent) {
 /// `parent_id`, or `base_id` when that is missing or empty. Mirrors OSProfiler's
 /// `profiler.init`.
 ///
-/// The trace belongs to the current thread of control. In async code, start it inside a
-/// future run through [`FutureExt::in_current_trace`] (or `osprof_core::tokio::spawn`): the
-/// future then keeps the trace across `.await` and executor threads, and the worker thread
-/// keeps nothing once the future yields. A bare `tokio::spawn` task that calls `init` leaves
-/// the trace on whichever worker thread it was polled on.
+/// The trace belongs to the current thread of control, which is:
+///
+/// - inside a tokio task (`tokio::spawn`, a `#[tokio::test]`'s or `#[tokio::main]`'s
+///   tasks, any runtime flavour): **that task**. Every poll of the task sees the trace on
+///   whichever worker runs it, no other task sees it, and [`clean`] in the task ends it.
+///   Call `clean` before the task ends: the trace lives until then (see
+///   [`context_stats`]). This needs the `tokio` feature, on by default.
+/// - inside a future run with [`FutureExt::in_current_trace`] or
+///   [`FutureExt::in_new_trace`], or a closure made by [`carry`]: that future or closure.
+/// - in `block_on`'s own future (the body of `#[tokio::main]`): that future, and not the
+///   tasks the runtime runs on the same thread.
+/// - anywhere else (a plain thread): the thread, as in OSProfiler.
+///
+/// On an executor other than tokio, a bare `init` in a future is the thread's: start such
+/// a trace with [`FutureExt::in_new_trace`], which ends with the future. Spans of traced
+/// futures (`#[trace] async fn`, [`FutureExt::traced`], [`PollSpan`]) keep to the trace they
+/// opened in on any executor.
 ///
 /// ```
 /// let profiler = osprof_core::init("SECRET_KEY", None, None);
@@ -318,22 +458,29 @@ pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> P
     if let Some(active) = get() {
         return active;
     }
-    let base_id = match base_id {
-        Some(text) if !text.is_empty() => Id::parse(text),
-        _ => Id::random(),
-    };
-    let parent_id = match parent_id {
-        Some(text) if !text.is_empty() => Id::parse(text),
-        _ => base_id,
-    };
-    let context = Context::new(hmac_key, base_id, parent_id);
+    let mut context = Context::start(hmac_key, base_id, parent_id);
     let profiler = context.profiler();
     if cfg!(feature = "disabled") {
         return profiler;
     }
     guard::install_panic_hook();
-    // Replace what is there only if nothing is: `get` above said the slot is empty.
-    with_slot(|slot| *slot = Some(context));
+    let _ = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        if state.scopes == 0 {
+            if let Some(task) = task::current() {
+                context.owner = Owner::Task;
+                return task::insert(task, context);
+            }
+            if task::in_runtime() {
+                context.owner = Owner::BlockOn;
+            }
+        }
+        // `get` above saw no context for this code: a context left in the slot is one it
+        // may not see (a `block_on`'s, seen from a task inside a scope), which it replaces
+        // for the scope's duration only.
+        let displaced = state.current.replace(context);
+        drop(displaced);
+    });
     profiler
 }
 
@@ -343,11 +490,10 @@ pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> P
 /// assert!(osprof_core::get().is_none());
 /// ```
 pub fn get() -> Option<Profiler> {
-    if !any_alive() {
-        return None;
-    }
-    record_held();
-    with_slot(|slot| slot.as_ref().map(Context::profiler)).flatten()
+    with_current(|context, recorder| {
+        context.record_held(recorder);
+        context.profiler()
+    })
 }
 
 /// Whether this thread of control has an active trace: one relaxed load when no trace
@@ -373,11 +519,19 @@ pub fn is_active() -> bool {
 /// osprof_core::clean(); // nothing to end: does nothing
 /// ```
 pub fn clean() {
-    record_held();
-    if let Some(context) = with_slot(Option::take) {
-        // Dropped outside the slot's borrow.
-        drop(context);
+    if !any_alive() {
+        return;
     }
+    record_held();
+    let ended = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        match &state.current {
+            Some(context) if context.visible_here() => state.current.take(),
+            _ => task::current().and_then(task::remove),
+        }
+    });
+    // Dropped outside the thread state's borrow.
+    drop(ended);
 }
 
 /// Opens a span named `name` with `info` merged into its start payload's `info`.
@@ -441,11 +595,9 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
     THREAD
         .try_with(|state| {
             let state = &mut *state.borrow_mut();
-            let Some(context) = &mut state.current else {
-                return false;
-            };
-            context.open_plain(recorder(&mut state.recorder), plain);
-            true
+            state
+                .with_current(|context, recorder| context.open_plain(recorder, plain))
+                .is_some()
         })
         .unwrap_or(false)
 }
@@ -455,9 +607,7 @@ pub(crate) fn start_plain(plain: Plain) -> bool {
 pub(crate) fn stop_plain() {
     let _ = THREAD.try_with(|state| {
         let state = &mut *state.borrow_mut();
-        if let Some(context) = &mut state.current {
-            context.close_plain(recorder(&mut state.recorder));
-        }
+        state.with_current(Context::close_plain);
     });
 }
 
@@ -474,9 +624,36 @@ pub(crate) fn record_held() {
 
 /// A copy of the current context, for handing to other code.
 fn current_copy() -> Option<Context> {
-    if !any_alive() {
-        return None;
-    }
-    record_held();
-    with_slot(|slot| slot.clone()).flatten()
+    with_current(|context, recorder| {
+        context.record_held(recorder);
+        context.clone()
+    })
+}
+
+/// Makes `slot` this thread's context for a scope (a poll, a call) and puts the context
+/// that was current into `slot`, to be put back by [`leave_scope`].
+fn enter_scope(slot: &mut Option<Context>) {
+    let _ = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        if let Some(context) = &mut state.current {
+            // A context out of the slot holds no span back (see `Context::held`).
+            context.record_held(recorder(&mut state.recorder));
+        }
+        std::mem::swap(&mut state.current, slot);
+        state.scopes += 1;
+    });
+}
+
+/// Ends the scope [`enter_scope`] began: puts back the context `slot` holds and leaves in
+/// `slot` what the scope made of its own (a span opened, `init`, `clean`).
+fn leave_scope(slot: &mut Option<Context>) {
+    // Fails only while the thread is being torn down, as `enter_scope` did then.
+    let _ = THREAD.try_with(|state| {
+        let state = &mut *state.borrow_mut();
+        if let Some(context) = &mut state.current {
+            context.record_held(recorder(&mut state.recorder));
+        }
+        std::mem::swap(&mut state.current, slot);
+        state.scopes -= 1;
+    });
 }

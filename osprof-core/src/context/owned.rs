@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use super::carry::enter;
 use super::{AsyncSpan, Context};
-use crate::id::Id;
 use crate::record::{Detail, Info, Name};
 
 /// A trace context and its outermost span, carried by the value they belong to.
@@ -59,18 +58,8 @@ impl OwnedTrace {
         name: impl Into<Name>,
         info: Option<Value>,
     ) -> OwnedTrace {
-        let context = (!cfg!(feature = "disabled")).then(|| {
-            let base_id = if base_id.is_empty() {
-                Id::random()
-            } else {
-                Id::parse(base_id)
-            };
-            let parent_id = match parent_id {
-                Some(text) if !text.is_empty() => Id::parse(text),
-                _ => base_id,
-            };
-            Context::new(hmac_key, base_id, parent_id)
-        });
+        let context = (!cfg!(feature = "disabled"))
+            .then(|| Context::start(hmac_key, Some(base_id), parent_id));
         let mut trace = OwnedTrace {
             context,
             span: AsyncSpan::new(name.into(), Detail::from_info(info.map(Info::Json))),

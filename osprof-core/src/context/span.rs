@@ -2,13 +2,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 use serde_json::Value;
 
 use super::guard::panic_info;
-use super::{any_alive, record_detached, with_current};
+use super::{
+    Context, any_alive, enter_scope, leave_scope, record_detached, report_misplaced, with_current,
+};
 use crate::id::Id;
 use crate::record::{Detail, Info, Name, Phase, RawEvent, What};
 
@@ -23,13 +26,21 @@ enum State {
         name: Name,
         detail: Detail,
     },
-    Open {
-        name: Name,
-        base_id: Id,
-        id: Id,
-        parent_id: Id,
-    },
+    Open(Open),
     Done,
+}
+
+/// An open span: what it needs to be entered on any thread, in its own trace.
+struct Open {
+    name: Name,
+    hmac_key: Arc<str>,
+    base_id: Id,
+    id: Id,
+    parent_id: Id,
+    /// While a poll runs in a context the span brought along (its trace was not current
+    /// where it is polled): the context that was current, put back after the poll.
+    /// Boxed: only a span that moved pays for the room.
+    displaced: Option<Box<Option<Context>>>,
 }
 
 impl AsyncSpan {
@@ -64,8 +75,12 @@ impl AsyncSpan {
     }
 
     /// Makes the span current for one poll; true if it must be left with [`exit`](Self::exit).
+    ///
+    /// An open span whose trace is not the current one here (its future moved to a thread
+    /// that does not have it, or to one where another trace was left) brings its own: the
+    /// poll runs in a context of the span's trace with the span innermost.
     pub(crate) fn enter(&mut self) -> bool {
-        match &self.state {
+        match &mut self.state {
             State::Waiting { .. } => {
                 let State::Waiting { name, detail } =
                     std::mem::replace(&mut self.state, State::Done)
@@ -78,12 +93,14 @@ impl AsyncSpan {
                 let what = What::new(Phase::Start, &name, detail);
                 let opened = with_current(|context, recorder| {
                     let [id, parent_id] = context.open(recorder, name.clone(), what);
-                    State::Open {
+                    State::Open(Open {
                         id,
                         name,
+                        hmac_key: context.hmac_key.clone(),
                         base_id: context.base_id,
                         parent_id,
-                    }
+                        displaced: None,
+                    })
                 });
                 match opened {
                     Some(state) => {
@@ -93,39 +110,72 @@ impl AsyncSpan {
                     None => false,
                 }
             }
-            State::Open { name, id, .. } => with_current(|context, recorder| {
-                context.enter_recorded(recorder, *id, name.clone());
-            })
-            .is_some(),
+            State::Open(open) => {
+                let entered = with_current(|context, recorder| {
+                    let own = context.base_id == open.base_id;
+                    if own {
+                        context.enter_recorded(recorder, open.id, open.name.clone());
+                    }
+                    own
+                });
+                match entered {
+                    Some(true) => {}
+                    Some(false) => {
+                        report_misplaced();
+                        open.bring_context();
+                    }
+                    None => open.bring_context(),
+                }
+                true
+            }
             State::Done => false,
         }
     }
 
     /// Takes the span off the context after a poll.
     pub(crate) fn exit(&mut self) {
-        if let State::Open { id, .. } = &self.state {
-            with_current(|context, recorder| context.exit_recorded(recorder, *id));
+        if let State::Open(open) = &mut self.state {
+            match open.displaced.take() {
+                Some(mut displaced) => {
+                    leave_scope(&mut *displaced);
+                    // The span's own context, done with for this poll.
+                    drop(displaced);
+                }
+                None => {
+                    with_current(|context, recorder| context.exit_recorded(recorder, open.id));
+                }
+            }
         }
     }
 
     /// Records the stop, with `info`, if the span was opened.
     pub(crate) fn finish(&mut self, info: Option<Info>) {
-        if let State::Open {
-            name,
-            base_id,
-            id,
-            parent_id,
-        } = std::mem::replace(&mut self.state, State::Done)
-        {
+        if let State::Open(open) = std::mem::replace(&mut self.state, State::Done) {
             record_detached(
-                base_id,
+                open.base_id,
                 RawEvent::now(
-                    id,
-                    parent_id,
-                    What::new(Phase::Stop, &name, Detail::from_info(info)),
+                    open.id,
+                    open.parent_id,
+                    What::new(Phase::Stop, &open.name, Detail::from_info(info)),
                 ),
             );
         }
+    }
+}
+
+impl Open {
+    /// Makes a context of the span's own trace current for this poll.
+    #[cold]
+    fn bring_context(&mut self) {
+        let mut slot = Some(Context::carried(
+            self.hmac_key.clone(),
+            self.base_id,
+            self.parent_id,
+            self.id,
+            self.name.clone(),
+        ));
+        enter_scope(&mut slot);
+        self.displaced = Some(Box::new(slot));
     }
 }
 
