@@ -2,12 +2,19 @@
 //!
 //! `resting`: no trace active (osprof), no subscriber (tracing), no local parent (fastrace).
 //! `active`: 1000 spans per iteration inside an active trace; fastrace records through its
-//! thread-local `LocalCollector`, osprof into its per-thread ring. Run with
-//! `cargo bench -p osprof-core --bench span_cost`.
+//! thread-local `LocalCollector`, osprof into its per-thread ring.
+//! `active_async`: a traced parent future awaits a traced `async fn` 1000 times, each
+//! completing on its first poll; fastrace's `#[trace]` under a local parent span (its
+//! reporter consumes every batch), `tracing`'s `#[instrument]` with a registry.
+//!
+//! osprof's sink consumes every payload (the delivery thread builds each one), as a
+//! service's driver does. Run with `cargo bench -p osprof-core --bench span_cost`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
+use std::future::Future;
 use std::hint::black_box;
+use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fastrace::collector::{Config, Reporter, SpanRecord};
@@ -43,6 +50,36 @@ fn fastrace_traced(x: u64) -> u64 {
     black_box(x).wrapping_mul(31)
 }
 
+#[inline(never)]
+#[osprof_core::trace(hide_args)]
+async fn osprof_async(x: u64) -> u64 {
+    black_box(x).wrapping_mul(31)
+}
+
+#[inline(never)]
+#[tracing::instrument(skip_all)]
+async fn tracing_async(x: u64) -> u64 {
+    black_box(x).wrapping_mul(31)
+}
+
+#[inline(never)]
+#[fastrace::trace]
+async fn fastrace_async(x: u64) -> u64 {
+    black_box(x).wrapping_mul(31)
+}
+
+/// Polls a future that completes on its first poll.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the benchmarked futures never wait"),
+    }
+}
+
 struct NoReporter;
 
 impl Reporter for NoReporter {
@@ -65,8 +102,16 @@ fn resting(c: &mut Criterion) {
     group.finish();
 }
 
+/// A sink that takes every payload, so the delivery thread builds each one.
+fn consuming_sink() {
+    osprof_core::notifier::set(|payload: &serde_json::Value| {
+        black_box(payload);
+    });
+}
+
 fn active(c: &mut Criterion) {
     fastrace::set_reporter(NoReporter, Config::default());
+    consuming_sink();
     let mut group = c.benchmark_group("active");
     group.throughput(Throughput::Elements(SPANS_PER_ITERATION));
     group.bench_function("osprof", |b| {
@@ -109,9 +154,61 @@ fn active(c: &mut Criterion) {
     osprof_core::notifier::flush();
 }
 
+fn active_async(c: &mut Criterion) {
+    fastrace::set_reporter(NoReporter, Config::default());
+    consuming_sink();
+    let mut group = c.benchmark_group("active_async");
+    group.throughput(Throughput::Elements(SPANS_PER_ITERATION));
+    group.bench_function("osprof", |b| {
+        use osprof_core::FutureExt;
+        osprof_core::init("bench", None, None);
+        b.iter(|| {
+            ready(
+                async {
+                    for i in 0..SPANS_PER_ITERATION {
+                        black_box(osprof_async(i).await);
+                    }
+                }
+                .traced("parent", None),
+            );
+        });
+        osprof_core::clean();
+    });
+    group.bench_function("fastrace", |b| {
+        b.iter(|| {
+            let root = fastrace::Span::root("parent", fastrace::prelude::SpanContext::random());
+            let _parent = root.set_local_parent();
+            ready(async {
+                for i in 0..SPANS_PER_ITERATION {
+                    black_box(fastrace_async(i).await);
+                }
+            });
+        });
+    });
+    group.bench_function("tracing", |b| {
+        use tracing::Instrument;
+        let subscriber = tracing_subscriber::registry();
+        tracing::subscriber::with_default(subscriber, || {
+            b.iter(|| {
+                ready(
+                    async {
+                        for i in 0..SPANS_PER_ITERATION {
+                            black_box(tracing_async(i).await);
+                        }
+                    }
+                    .instrument(tracing::info_span!("parent")),
+                );
+            });
+        });
+    });
+    group.finish();
+    osprof_core::notifier::flush();
+    fastrace::flush();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = resting, active
+    targets = resting, active, active_async
 }
 criterion_main!(benches);

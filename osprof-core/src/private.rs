@@ -229,15 +229,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let output = this.span.poll_inside(|| this.future.poll(cx));
-        if let Poll::Ready(value) = &output {
-            let stop = match this.stop.take() {
-                Some(stop) if this.span.is_open() => stop(value).0,
-                _ => None,
-            };
-            this.span.finish(stop);
-        }
-        output
+        let stop = this.stop;
+        this.span.poll_future(
+            || this.future.poll(cx),
+            |value| stop.take().and_then(|stop| stop(value).0),
+        )
     }
 }
 

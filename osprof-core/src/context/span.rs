@@ -33,7 +33,9 @@ enum State {
 /// An open span: what it needs to be entered on any thread, in its own trace.
 struct Open {
     name: Name,
-    hmac_key: Arc<str>,
+    /// The trace's key, taken from its context when the first poll returns pending: a
+    /// future that completes in one poll never needs it.
+    hmac_key: Option<Arc<str>>,
     base_id: Id,
     id: Id,
     parent_id: Id,
@@ -61,17 +63,38 @@ impl AsyncSpan {
 
     /// Runs one poll of the span's future inside the span.
     pub(crate) fn poll_inside<T>(&mut self, poll: impl FnOnce() -> T) -> T {
-        struct ExitOnUnwind<'a>(&'a mut AsyncSpan, bool);
-        impl Drop for ExitOnUnwind<'_> {
-            fn drop(&mut self) {
-                if self.1 {
-                    self.0.exit();
-                }
-            }
-        }
         let entered = self.enter();
         let _exit = ExitOnUnwind(self, entered);
         poll()
+    }
+
+    /// Runs one poll of the span's future inside the span and, when it completes, stops
+    /// the span with the info `stop` makes of the output: leaving the span and stopping it
+    /// are one visit to the thread's context.
+    #[inline]
+    pub(crate) fn poll_future<T>(
+        &mut self,
+        poll: impl FnOnce() -> Poll<T>,
+        stop: impl FnOnce(&T) -> Option<Info>,
+    ) -> Poll<T> {
+        let entered = self.enter();
+        let mut exit = ExitOnUnwind(self, entered);
+        let output = poll();
+        exit.1 = false;
+        let span = &mut *exit.0;
+        match &output {
+            Poll::Ready(value) => {
+                let info = if span.is_open() { stop(value) } else { None };
+                if entered {
+                    span.exit_and_finish(info);
+                } else {
+                    span.finish(info);
+                }
+            }
+            Poll::Pending if entered => span.exit(),
+            Poll::Pending => {}
+        }
+        output
     }
 
     /// Makes the span current for one poll; true if it must be left with [`exit`](Self::exit).
@@ -96,7 +119,7 @@ impl AsyncSpan {
                     State::Open(Open {
                         id,
                         name,
-                        hmac_key: context.hmac_key.clone(),
+                        hmac_key: None,
                         base_id: context.base_id,
                         parent_id,
                         displaced: None,
@@ -142,9 +165,37 @@ impl AsyncSpan {
                     drop(displaced);
                 }
                 None => {
-                    with_current(|context, recorder| context.exit_recorded(recorder, open.id));
+                    let key = with_current(|context, recorder| {
+                        context.exit_recorded(recorder, open.id);
+                        open.hmac_key.is_none().then(|| context.hmac_key.clone())
+                    });
+                    if let Some(Some(key)) = key {
+                        open.hmac_key = Some(key);
+                    }
                 }
             }
+        }
+    }
+
+    /// Takes the span off the context after its last poll and records its stop.
+    fn exit_and_finish(&mut self, info: Option<Info>) {
+        let State::Open(open) = &mut self.state else {
+            return;
+        };
+        if open.displaced.is_some() {
+            self.exit();
+            return self.finish(info);
+        }
+        let detail = Detail::from_info(info);
+        let stopped = with_current(|context, recorder| {
+            context.exit_recorded(recorder, open.id);
+            let what = What::new(Phase::Stop, &open.name, detail);
+            recorder.push(open.base_id, RawEvent::now(open.id, open.parent_id, what));
+        });
+        match stopped {
+            Some(()) => self.state = State::Done,
+            // The trace left this thread during the poll (`clean` inside the future).
+            None => self.finish(None),
         }
     }
 
@@ -167,8 +218,9 @@ impl Open {
     /// Makes a context of the span's own trace current for this poll.
     #[cold]
     fn bring_context(&mut self) {
+        let hmac_key = self.hmac_key.clone().unwrap_or_else(|| Arc::from(""));
         let mut slot = Some(Context::carried(
-            self.hmac_key.clone(),
+            hmac_key,
             self.base_id,
             self.parent_id,
             self.id,
@@ -176,6 +228,17 @@ impl Open {
         ));
         enter_scope(&mut slot);
         self.displaced = Some(Box::new(slot));
+    }
+}
+
+/// Leaves the span if the poll unwinds (the flag: the span was entered).
+struct ExitOnUnwind<'a>(&'a mut AsyncSpan, bool);
+
+impl Drop for ExitOnUnwind<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.exit();
+        }
     }
 }
 
@@ -247,14 +310,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let poll = this.span.poll_inside(|| this.future.poll(cx));
-        if let Poll::Ready(output) = &poll {
-            let info = match this.stop.take() {
-                Some(stop) if this.span.is_open() => stop(output),
-                _ => None,
-            };
-            this.span.finish(info.map(Info::Json));
-        }
-        poll
+        let stop = this.stop;
+        this.span.poll_future(
+            || this.future.poll(cx),
+            |output| stop.take().and_then(|stop| stop(output)).map(Info::Json),
+        )
     }
 }
