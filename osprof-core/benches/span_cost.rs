@@ -8,15 +8,20 @@
 //! reporter consumes every batch), `tracing`'s `#[instrument]` with a registry.
 //!
 //! osprof's sink consumes every payload (the delivery thread builds each one), as a
-//! service's driver does. Run with `cargo bench -p osprof-core --bench span_cost`.
+//! service's driver does. The active groups time bursts: each iteration's 1000 spans are
+//! timed on the calling thread, then the delivery thread (osprof) or reporter (fastrace)
+//! drains them untimed, as between the requests of a service. Sustained recording, where
+//! delivery sets the pace, is measured by the `delivery` bench. Run with
+//! `cargo bench -p osprof-core --bench span_cost`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::future::Future;
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
 use fastrace::collector::{Config, Reporter, SpanRecord};
 use fastrace::local::LocalCollector;
 use fastrace::prelude::LocalSpan;
@@ -109,6 +114,28 @@ fn consuming_sink() {
     });
 }
 
+/// Times `burst` alone, each iteration followed by an untimed `drain`.
+fn bursts(b: &mut Bencher, mut burst: impl FnMut(), drain: impl Fn()) {
+    b.iter_custom(|iterations| {
+        let mut timed = Duration::ZERO;
+        for _ in 0..iterations {
+            let started = Instant::now();
+            burst();
+            timed += started.elapsed();
+            drain();
+        }
+        timed
+    });
+}
+
+fn osprof_drain() {
+    osprof_core::notifier::flush();
+}
+
+fn fastrace_drain() {
+    fastrace::flush();
+}
+
 fn active(c: &mut Criterion) {
     fastrace::set_reporter(NoReporter, Config::default());
     consuming_sink();
@@ -116,39 +143,43 @@ fn active(c: &mut Criterion) {
     group.throughput(Throughput::Elements(SPANS_PER_ITERATION));
     group.bench_function("osprof", |b| {
         osprof_core::init("bench", None, None);
-        b.iter(|| {
+        let burst = || {
             for _ in 0..SPANS_PER_ITERATION {
                 let _span = osprof_core::Trace::new("span", None);
             }
-        });
+        };
+        bursts(b, burst, osprof_drain);
         osprof_core::clean();
     });
     group.bench_function("osprof_trace_macro", |b| {
         osprof_core::init("bench", None, None);
-        b.iter(|| {
+        let burst = || {
             for i in 0..SPANS_PER_ITERATION {
                 osprof_macro_traced(i);
             }
-        });
+        };
+        bursts(b, burst, osprof_drain);
         osprof_core::clean();
     });
     group.bench_function("fastrace_trace_macro", |b| {
-        b.iter(|| {
+        let burst = || {
             let collector = LocalCollector::start();
             for i in 0..SPANS_PER_ITERATION {
                 fastrace_traced(i);
             }
             black_box(collector.collect());
-        });
+        };
+        bursts(b, burst, fastrace_drain);
     });
     group.bench_function("fastrace", |b| {
-        b.iter(|| {
+        let burst = || {
             let collector = LocalCollector::start();
             for _ in 0..SPANS_PER_ITERATION {
                 let _span = LocalSpan::enter_with_local_parent("span");
             }
             black_box(collector.collect());
-        });
+        };
+        bursts(b, burst, fastrace_drain);
     });
     group.finish();
     osprof_core::notifier::flush();
@@ -162,20 +193,19 @@ fn active_async(c: &mut Criterion) {
     group.bench_function("osprof", |b| {
         use osprof_core::FutureExt;
         osprof_core::init("bench", None, None);
-        b.iter(|| {
-            ready(
-                async {
-                    for i in 0..SPANS_PER_ITERATION {
-                        black_box(osprof_async(i).await);
-                    }
+        let burst = || {
+            let parent = async {
+                for i in 0..SPANS_PER_ITERATION {
+                    black_box(osprof_async(i).await);
                 }
-                .traced("parent", None),
-            );
-        });
+            };
+            ready(parent.traced("parent", None));
+        };
+        bursts(b, burst, osprof_drain);
         osprof_core::clean();
     });
     group.bench_function("fastrace", |b| {
-        b.iter(|| {
+        let burst = || {
             let root = fastrace::Span::root("parent", fastrace::prelude::SpanContext::random());
             let _parent = root.set_local_parent();
             ready(async {
@@ -183,27 +213,25 @@ fn active_async(c: &mut Criterion) {
                     black_box(fastrace_async(i).await);
                 }
             });
-        });
+        };
+        bursts(b, burst, fastrace_drain);
     });
     group.bench_function("tracing", |b| {
         use tracing::Instrument;
         let subscriber = tracing_subscriber::registry();
         tracing::subscriber::with_default(subscriber, || {
-            b.iter(|| {
-                ready(
-                    async {
-                        for i in 0..SPANS_PER_ITERATION {
-                            black_box(tracing_async(i).await);
-                        }
+            let burst = || {
+                let parent = async {
+                    for i in 0..SPANS_PER_ITERATION {
+                        black_box(tracing_async(i).await);
                     }
-                    .instrument(tracing::info_span!("parent")),
-                );
-            });
+                };
+                ready(parent.instrument(tracing::info_span!("parent")));
+            };
+            bursts(b, burst, || {});
         });
     });
     group.finish();
-    osprof_core::notifier::flush();
-    fastrace::flush();
 }
 
 criterion_group! {
