@@ -160,7 +160,7 @@ impl AsyncSpan {
         if let State::Open(open) = &mut self.state {
             match open.displaced.take() {
                 Some(mut displaced) => {
-                    leave_scope(&mut *displaced);
+                    leave_scope(&mut displaced);
                     // The span's own context, done with for this poll.
                     drop(displaced);
                 }

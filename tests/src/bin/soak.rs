@@ -29,7 +29,11 @@ fn main() {
     let mut report = Report::default();
     let mut rounds = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
-        let runtime = if rounds % 2 == 0 { &multi } else { &current };
+        let runtime = if rounds.is_multiple_of(2) {
+            &multi
+        } else {
+            &current
+        };
         report.add(round(runtime, seed, 500));
         seed += 1;
         rounds += 1;
