@@ -40,12 +40,22 @@ impl FnSite {
     /// The site with its Rust path, taken from the type name of a marker fn declared inside
     /// the function (`crate::module::Type::method::__osprof_here`,
     /// `<Type as Trait>::method::...`): computed once per function.
+    #[inline]
     pub fn resolve(&'static self, marker: &'static str) -> &'static FnSite {
+        // Every call of a traced function comes here: keep the resolved case to one load.
+        if self.path.get().is_none() {
+            self.resolve_path(marker);
+        }
+        self
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve_path(&self, marker: &'static str) {
         self.path.get_or_init(|| {
             let path = marker.strip_suffix("::__osprof_here").unwrap_or(marker);
             Box::leak(path.replace("::{{closure}}", "").into_boxed_str())
         });
-        self
     }
 
     /// The function's Rust path (its span name until [`resolve`](Self::resolve)d).

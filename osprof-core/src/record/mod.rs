@@ -386,9 +386,9 @@ pub(crate) enum Info {
     },
 }
 
-/// How many events a thread records between two nudges of the delivery thread (a power of
-/// two: the ring's own count of pushed events says when).
-const NUDGE_EVERY: usize = 2048;
+/// At most how many events a thread records between two looks at how full its ring is (a
+/// power of two: the ring's own count of pushed events says when).
+const FILL_CHECK_EVERY: usize = 1024;
 
 /// A thread's ring of recorded events, and the generator of its span ids.
 pub(crate) struct Recorder {
@@ -401,6 +401,8 @@ pub(crate) struct Recorder {
     random: fastrand::Rng,
     /// The thin form of the name last held back: a loop of spans finds it here.
     last_thin: &'static &'static str,
+    /// One less than how many pushes there are between two looks at the ring's fill.
+    fill_check_mask: usize,
 }
 
 impl Recorder {
@@ -411,11 +413,14 @@ impl Recorder {
             ring,
             base_id: Id::NIL,
         });
+        // A quarter of the ring at most, so that a look comes before it is half full.
+        let fill_check_every = (writer.capacity() / 4).clamp(1, FILL_CHECK_EVERY);
         Recorder {
             writer,
             base_id: Id::NIL,
             random: fastrand::Rng::new(),
             last_thin: &"",
+            fill_check_mask: fill_check_every - 1,
         }
     }
 
@@ -512,7 +517,20 @@ impl Recorder {
 
     #[inline(always)]
     fn pushed(&mut self) {
-        if self.writer.pushed().is_multiple_of(NUDGE_EVERY) {
+        if self.writer.pushed() & self.fill_check_mask == 0 {
+            self.nudge_if_half_full();
+        }
+    }
+
+    /// Wakes the delivery thread once the ring is half full, so that it drains while the
+    /// other half fills. Not sooner: a burst (one request's spans) is recorded without the
+    /// delivery thread reading the ring's lines while this thread writes them, which would
+    /// cost each span a transfer of its cache line between cores. The delivery thread's
+    /// own wake-up (every 10 ms while a trace is alive) takes the rest.
+    #[cold]
+    #[inline(never)]
+    fn nudge_if_half_full(&mut self) {
+        if self.writer.filled() * 2 >= self.writer.capacity() {
             delivery::nudge();
         }
     }

@@ -113,13 +113,19 @@ impl Writer {
         self.capacity() - (self.tail - self.cached_head)
     }
 
+    /// How many events are in the ring, not yet read.
+    pub(crate) fn filled(&mut self) -> usize {
+        self.cached_head = self.buffer.head.0.load(Ordering::Acquire);
+        self.tail - self.cached_head
+    }
+
     /// How many events were ever pushed.
     #[inline(always)]
     pub(crate) fn pushed(&self) -> usize {
         self.tail
     }
 
-    fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.mask + 1
     }
 
