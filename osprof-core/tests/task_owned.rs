@@ -90,11 +90,7 @@ fn bare_init_in_tasks_of_a_multi_thread_runtime() {
 fn bare_init_in_tasks_of_a_current_thread_runtime() {
     let _live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     common::install_sink();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let bases = runtime.block_on(reproduction(50));
+    let bases = common::current_thread_runtime().block_on(reproduction(50));
     check_reproduction(&bases);
 }
 
@@ -104,11 +100,7 @@ fn tokio_main_body_keeps_its_trace_from_the_tasks_it_spawns() {
     common::install_sink();
     // What `#[tokio::main(flavor = "current_thread")]` and `#[tokio::test]` expand to: the
     // body is `block_on`'s future, and spawned tasks run on the same thread.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = runtime.block_on(async {
+    let base = common::current_thread_runtime().block_on(async {
         let base = osprof_core::init("key", None, None).base_id().to_owned();
         work(1).await;
         let (untraced, own) = tokio::join!(

@@ -633,6 +633,17 @@ fn current_copy() -> Option<Context> {
 /// Makes `slot` this thread's context for a scope (a poll, a call) and puts the context
 /// that was current into `slot`, to be put back by [`leave_scope`].
 fn enter_scope(slot: &mut Option<Context>) {
+    swap_scope(slot, true);
+}
+
+/// Ends the scope [`enter_scope`] began: puts back the context `slot` holds and leaves in
+/// `slot` what the scope made of its own (a span opened, `init`, `clean`).
+fn leave_scope(slot: &mut Option<Context>) {
+    swap_scope(slot, false);
+}
+
+fn swap_scope(slot: &mut Option<Context>, entering: bool) {
+    // Fails only while the thread is being torn down, on both swaps alike.
     let _ = THREAD.try_with(|state| {
         let state = &mut *state.borrow_mut();
         if let Some(context) = &mut state.current {
@@ -640,20 +651,10 @@ fn enter_scope(slot: &mut Option<Context>) {
             context.record_held(recorder(&mut state.recorder));
         }
         std::mem::swap(&mut state.current, slot);
-        state.scopes += 1;
-    });
-}
-
-/// Ends the scope [`enter_scope`] began: puts back the context `slot` holds and leaves in
-/// `slot` what the scope made of its own (a span opened, `init`, `clean`).
-fn leave_scope(slot: &mut Option<Context>) {
-    // Fails only while the thread is being torn down, as `enter_scope` did then.
-    let _ = THREAD.try_with(|state| {
-        let state = &mut *state.borrow_mut();
-        if let Some(context) = &mut state.current {
-            context.record_held(recorder(&mut state.recorder));
+        if entering {
+            state.scopes += 1;
+        } else {
+            state.scopes -= 1;
         }
-        std::mem::swap(&mut state.current, slot);
-        state.scopes -= 1;
     });
 }

@@ -23,6 +23,8 @@ pub(crate) struct PayloadBuilder {
     host: String,
     wall_clock: WallClock,
     since_clock_look: u32,
+    /// The last time given to an event: times never go back (see `unix_nanos`).
+    last_unix_nanos: u64,
     timestamps: TimestampWriter,
     scratch: String,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
@@ -47,6 +49,7 @@ impl PayloadBuilder {
             host,
             wall_clock: WallClock::new(),
             since_clock_look: 0,
+            last_unix_nanos: 0,
             timestamps: TimestampWriter::default(),
             scratch: String::with_capacity(32),
             payload: Value::Object(payload),
@@ -62,6 +65,9 @@ impl PayloadBuilder {
         &self.wall_clock
     }
 
+    /// The wall-clock time of an instant. Events come here in time order, and their times
+    /// never go back: a new anchor can map the same tick a microsecond or so earlier than
+    /// the old one did, which would otherwise stamp an event before the one it follows.
     fn unix_nanos(&mut self, at: crate::clock::Instant) -> u64 {
         self.since_clock_look += 1;
         if self.since_clock_look >= CLOCK_LOOK_EVERY {
@@ -70,7 +76,9 @@ impl PayloadBuilder {
                 self.wall_clock = WallClock::new();
             }
         }
-        self.wall_clock.unix_nanos(at)
+        let unix_nanos = self.wall_clock.unix_nanos(at).max(self.last_unix_nanos);
+        self.last_unix_nanos = unix_nanos;
+        unix_nanos
     }
 
     /// Writes `event` as the JSON text of its payload into `out` (replacing its content):

@@ -136,6 +136,15 @@ pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A current-thread runtime: what `#[tokio::main(flavor = "current_thread")]` and
+/// `#[tokio::test]` build, where spawned tasks run on the thread of `block_on`.
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// `info.function.name` of every start event, in order.
 pub fn function_names(events: &[Value]) -> Vec<String> {
     events
