@@ -128,6 +128,31 @@ fn a_line_cut_short_is_skipped() {
 }
 
 #[test]
+fn torn_and_invalid_lines_of_any_bytes_are_skipped_and_counted() {
+    let path = temp_file("torn");
+    let driver = FileDriver::open(&path, &DriverOptions::default()).unwrap();
+    driver
+        .notify(&event("wsgi-start", "b", "t", "00.000000"))
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    // A payload cut inside a multi-byte character, then bytes that are not UTF-8 at all,
+    // then a JSON value that is not a payload, then a whole payload again.
+    bytes.extend_from_slice("{\"name\": \"wsgi-stop\", \"info\": \"é".as_bytes());
+    bytes.truncate(bytes.len() - 1);
+    bytes.extend_from_slice(b"\n\xff\xfe\x00garbage\n[1, 2]\n");
+    std::fs::write(&path, bytes).unwrap();
+    driver
+        .notify(&event("wsgi-stop", "b", "t", "00.000100"))
+        .unwrap();
+
+    let report = driver.get_report("b").unwrap();
+    assert_eq!(report["children"].as_array().unwrap().len(), 1);
+    assert_eq!(report["children"][0]["info"]["finished"], 0);
+    assert_eq!(driver.list_traces(&[]).unwrap().len(), 1);
+    assert_eq!(driver.skipped_lines(), 3);
+}
+
+#[test]
 fn an_unwritable_path_is_a_clear_error_at_creation() {
     let error = notifier::try_create(
         "file:///no/such/directory/events.jsonl",

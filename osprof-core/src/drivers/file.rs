@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
@@ -15,7 +16,9 @@ use crate::notifier::{Batch, Driver};
 /// embedded storage for a single machine, no server needed. It reads traces back too.
 ///
 /// Lines are appended a batch at a time with `O_APPEND`, so several processes can share one
-/// file. A line cut short (a crash mid-write) is skipped when reading.
+/// file. A line that is not a whole payload (cut short by a crash mid-write, or any other
+/// bytes, valid UTF-8 or not) is skipped when reading, counted in
+/// [`skipped_lines`](FileDriver::skipped_lines) and reported through `tracing`.
 ///
 /// ```
 /// use osprof_core::drivers::{DriverOptions, FileDriver};
@@ -42,6 +45,8 @@ pub struct FileDriver {
     lines: LineWriter,
     /// The lines of the batch being written, reused.
     buffer: Mutex<String>,
+    /// Lines skipped by the last read, as not being a payload.
+    skipped: AtomicU64,
 }
 
 impl FileDriver {
@@ -75,6 +80,7 @@ impl FileDriver {
             file: Mutex::new(file),
             lines: LineWriter::new(options),
             buffer: Mutex::new(String::new()),
+            skipped: AtomicU64::new(0),
         })
     }
 
@@ -123,23 +129,55 @@ impl FileDriver {
             })
     }
 
+    /// How many lines the last read of the file skipped because they were not a payload
+    /// (torn by a crash mid-write, not UTF-8, not a JSON object).
+    ///
+    /// ```
+    /// use osprof_core::drivers::{DriverOptions, FileDriver};
+    /// use osprof_core::notifier::Driver;
+    ///
+    /// let path = std::env::temp_dir().join(format!("osprof-skip-{}.jsonl", std::process::id()));
+    /// std::fs::write(&path, b"{\"name\": \"wsgi-st\xc3\n").unwrap();
+    /// let driver = FileDriver::open(&path, &DriverOptions::default()).unwrap();
+    /// assert!(driver.list_traces(&[]).unwrap().is_empty());
+    /// assert_eq!(driver.skipped_lines(), 1);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn skipped_lines(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
     /// Every stored event that passes `keep` (a cheap test on the raw line), in file order.
+    /// Lines that are not a payload are skipped and counted, whatever bytes they hold.
     fn events(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<Value>, Error> {
-        let file = File::open(&self.path).map_err(|error| Error::Driver {
+        let cannot_read = |error: std::io::Error| Error::Driver {
             driver: "file",
             message: format!("cannot read {}: {error}", self.path.display()),
-        })?;
+        };
+        let file = File::open(&self.path).map_err(cannot_read)?;
         let mut events = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|error| Error::Driver {
-                driver: "file",
-                message: format!("cannot read {}: {error}", self.path.display()),
-            })?;
-            if keep(&line)
-                && let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(&line)
-            {
-                events.push(event);
+        let mut skipped = 0u64;
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line.map_err(cannot_read)?;
+            let Ok(line) = std::str::from_utf8(&line) else {
+                skipped += 1;
+                continue;
+            };
+            if line.trim().is_empty() || !keep(line) {
+                continue;
             }
+            match serde_json::from_str::<Value>(line) {
+                Ok(event @ Value::Object(_)) => events.push(event),
+                _ => skipped += 1,
+            }
+        }
+        self.skipped.store(skipped, Ordering::Relaxed);
+        if skipped > 0 {
+            tracing::warn!(
+                path = %self.path.display(),
+                skipped,
+                "osprof skipped lines of its file store that are not whole payloads (a write cut short by a crash, or other bytes)"
+            );
         }
         Ok(events)
     }
