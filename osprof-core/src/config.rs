@@ -328,7 +328,7 @@ impl ProfilerConfig {
             "trace_requests" => self.trace_requests = boolean()?,
             "filter_error_trace" => self.filter_error_trace = boolean()?,
             "hmac_keys" => {
-                self.hmac_keys = match raw {
+                let keys = match raw {
                     Raw::Toml(toml::Value::Array(keys)) => keys
                         .iter()
                         .map(|key| key.as_str().map(str::to_owned))
@@ -340,6 +340,11 @@ impl ProfilerConfig {
                         })?)
                     }
                 };
+                // An empty key would let anyone sign a trace: refuse it rather than skip it.
+                if keys.is_empty() || keys.iter().any(|key| key.trim().is_empty()) {
+                    return Err(invalid("one or more keys, none of them empty"));
+                }
+                self.hmac_keys = keys;
             }
             "connection_string" => {
                 let value = text()?;
@@ -355,10 +360,11 @@ impl ProfilerConfig {
                     Raw::Toml(value) => value.as_float().or(value.as_integer().map(|i| i as f64)),
                     Raw::Text(text) => text.trim().parse::<f64>().ok(),
                 };
+                // Below a millisecond no server can answer, and every event would be lost.
                 self.socket_timeout = seconds
-                    .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+                    .filter(|s| s.is_finite() && *s >= 0.001 && *s <= 3600.0)
                     .map(Duration::from_secs_f64)
-                    .ok_or_else(|| invalid("seconds, a number above 0 and at most 3600"))?;
+                    .ok_or_else(|| invalid("seconds, from 0.001 (1 ms) to 3600"))?;
             }
             "sentinel_service_name" => self.sentinel_service_name = text()?,
             "es_doc_type" => self.es_doc_type = text()?,

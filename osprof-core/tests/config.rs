@@ -73,8 +73,21 @@ fn errors_name_the_key_and_the_value() {
     );
     assert_eq!(
         error("[profiler]\nsocket_timeout = -1"),
-        "invalid value -1 for `socket_timeout` in the configuration: expected seconds, a number above 0 and at most 3600"
+        "invalid value -1 for `socket_timeout` in the configuration: expected seconds, from 0.001 (1 ms) to 3600"
     );
+    assert!(error("[profiler]\nsocket_timeout = 1e-10").contains("from 0.001 (1 ms) to 3600"));
+    for empty_keys in [
+        "hmac_keys = \"\"",
+        "hmac_keys = \" , \"",
+        "hmac_keys = []",
+        "hmac_keys = [\"a\", \"\"]",
+    ] {
+        assert!(
+            error(&format!("[profiler]\n{empty_keys}"))
+                .contains("expected one or more keys, none of them empty"),
+            "{empty_keys}"
+        );
+    }
     assert!(error("[profiler]\nconnection_string = \"localhost\"").contains("`connection_string`"));
     assert!(
         error("[profiler]\nhmac_keys = [1]")
