@@ -403,6 +403,10 @@ pub(crate) struct Recorder {
     last_thin: &'static &'static str,
     /// One less than how many pushes there are between two looks at the ring's fill.
     fill_check_mask: usize,
+    /// When a wait for room last ran out. For `max_wait` after that, a full ring drops at
+    /// once: one call (which may push two or three events) then waits `max_wait` in total
+    /// at most, not once per event.
+    gave_up_at: Option<Instant>,
 }
 
 impl Recorder {
@@ -421,6 +425,7 @@ impl Recorder {
             random: fastrand::Rng::new(),
             last_thin: &"",
             fill_check_mask: fill_check_every - 1,
+            gave_up_at: None,
         }
     }
 
@@ -572,6 +577,11 @@ impl Recorder {
             Overflow::DropNewest => return false,
             Overflow::Block { max_wait } => max_wait,
         };
+        if let (Some(limit), Some(gave_up_at)) = (max_wait, self.gave_up_at)
+            && gave_up_at.elapsed() < limit
+        {
+            return false;
+        }
         let waited_since = Instant::now();
         let mut attempts = 0u32;
         loop {
@@ -588,6 +598,7 @@ impl Recorder {
             }
             if max_wait.is_some_and(|limit| waited_since.elapsed() >= limit) {
                 delivery::warn_blocked_too_long();
+                self.gave_up_at = Some(Instant::now());
                 return false;
             }
         }

@@ -18,8 +18,10 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
-    /// Wait for the delivery thread to make room, at most `max_wait` per event (`None`: as
-    /// long as it takes). An event that still finds no room is dropped and counted.
+    /// Wait for the delivery thread to make room, at most `max_wait` per traced call (`None`:
+    /// as long as it takes). An event that still finds no room is dropped and counted, and
+    /// for `max_wait` after a wait ran out the thread drops at once rather than wait again,
+    /// so that a call that records several events waits `max_wait` in total at most.
     Block {
         /// The longest a traced call waits for room; `None` waits forever.
         max_wait: Option<Duration>,
