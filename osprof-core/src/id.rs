@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// A trace or span id: `Copy`, so the traced thread never touches a reference count.
@@ -15,14 +16,50 @@ pub(crate) struct Id(u128);
 
 const VERSION_MASK: u128 = 0xF << 76;
 const VARIANT_MASK: u128 = 0x3 << 62;
-/// How many distinct non-UUID ids are remembered; past that they are replaced by fresh
-/// UUIDs (with a warning), so a flood of odd ids cannot grow memory without bound.
-const MAX_TEXT_IDS: usize = 1 << 20;
+/// The longest id osprof keeps as given, in bytes: a signed header with a longer one is
+/// refused, and elsewhere a longer one is replaced by a fresh UUID. It is also the size of
+/// the id columns of OSProfiler's SQL table.
+pub(crate) const MAX_ID_LEN: usize = 255;
+/// The memory that remembered non-UUID ids may take, counted as their text plus
+/// [`TEXT_ID_OVERHEAD`] each; past it, new ones are replaced by fresh UUIDs, so that a flood
+/// of odd ids (from anyone holding a key) cannot grow the process without bound.
+pub(crate) const MAX_TEXT_ID_BYTES: usize = 16 << 20;
+/// What one remembered id costs besides its text: its two map entries and its `Arc`.
+const TEXT_ID_OVERHEAD: usize = 96;
 
 #[derive(Default)]
 struct TextIds {
     by_text: HashMap<Arc<str>, Id>,
     by_id: HashMap<Id, Arc<str>>,
+    /// What the remembered ids take, as [`MAX_TEXT_ID_BYTES`] counts it.
+    bytes: usize,
+}
+
+impl TextIds {
+    /// The id of `text`, remembered now if it is new; `None` when it does not fit the budget.
+    fn intern(&mut self, text: &str) -> Option<Id> {
+        if let Some(id) = self.by_text.get(text) {
+            return Some(*id);
+        }
+        let cost = text.len() + TEXT_ID_OVERHEAD;
+        if self.bytes + cost > MAX_TEXT_ID_BYTES {
+            return None;
+        }
+        // Version 0 never occurs in the UUIDs `Id::parse` keeps: the synthetic values are ours.
+        let id = Id((self.by_id.len() as u128 + 1) & !VERSION_MASK);
+        let text: Arc<str> = Arc::from(text);
+        self.by_text.insert(text.clone(), id);
+        self.by_id.insert(id, text);
+        self.bytes += cost;
+        Some(id)
+    }
+}
+
+/// Says once, through `tracing`, why an id was replaced by a fresh UUID.
+fn warn_replaced(warned: &AtomicBool, why: &str) {
+    if !warned.swap(true, Ordering::Relaxed) {
+        tracing::warn!("osprof replaced an id by a fresh UUID: {why} (said once)");
+    }
 }
 
 fn text_ids() -> std::sync::MutexGuard<'static, TextIds> {
@@ -58,23 +95,22 @@ impl Id {
                 return Id(value);
             }
         }
-        let mut table = text_ids();
-        if let Some(id) = table.by_text.get(text) {
-            return *id;
-        }
-        if table.by_id.len() >= MAX_TEXT_IDS {
-            tracing::warn!(
-                id = text,
-                "osprof keeps at most {MAX_TEXT_IDS} non-UUID ids; this one is replaced by a fresh UUID"
+        static WARNED_LONG: AtomicBool = AtomicBool::new(false);
+        static WARNED_FULL: AtomicBool = AtomicBool::new(false);
+        if text.len() > MAX_ID_LEN {
+            warn_replaced(
+                &WARNED_LONG,
+                &format!("it is longer than {MAX_ID_LEN} bytes"),
             );
             return Id::random();
         }
-        // Version 0 never occurs in the UUIDs kept above: the synthetic values are ours.
-        let id = Id((table.by_id.len() as u128 + 1) & !VERSION_MASK);
-        let text: Arc<str> = Arc::from(text);
-        table.by_text.insert(text.clone(), id);
-        table.by_id.insert(id, text);
-        id
+        text_ids().intern(text).unwrap_or_else(|| {
+            warn_replaced(
+                &WARNED_FULL,
+                &format!("the non-UUID ids kept so far fill their {MAX_TEXT_ID_BYTES}-byte budget"),
+            );
+            Id::random()
+        })
     }
 
     fn is_text(self) -> bool {
@@ -114,6 +150,34 @@ impl fmt::Display for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_ids_stay_within_their_memory_budget() {
+        let mut table = TextIds::default();
+        let long = |n: usize| format!("{n:0>255}");
+        let fits = MAX_TEXT_ID_BYTES / (255 + TEXT_ID_OVERHEAD);
+        for n in 0..fits {
+            assert!(table.intern(&long(n)).is_some(), "id {n} of {fits}");
+        }
+        assert!(table.intern(&long(fits)).is_none(), "over the budget");
+        assert_eq!(
+            table.intern(&long(0)),
+            table.intern(&long(0)),
+            "known ids still resolve"
+        );
+        assert!(table.bytes <= MAX_TEXT_ID_BYTES);
+    }
+
+    #[test]
+    fn an_id_longer_than_kept_becomes_a_fresh_uuid() {
+        let kept = "k".repeat(MAX_ID_LEN);
+        assert_eq!(Id::parse(&kept).to_string(), kept);
+        let replaced = Id::parse(&"k".repeat(MAX_ID_LEN + 1)).to_string();
+        assert_eq!(
+            uuid::Uuid::parse_str(&replaced).unwrap().get_version_num(),
+            4
+        );
+    }
 
     #[test]
     fn random_ids_are_lowercase_uuid4() {

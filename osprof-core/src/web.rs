@@ -16,6 +16,7 @@
 //! assert_eq!(trace["base_id"], profiler.base_id());
 //! ```
 
+use crate::id::MAX_ID_LEN;
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -203,9 +204,10 @@ pub fn signed_unpack(data: &str, hmac_data: &str, hmac_keys: &[&str]) -> Option<
     let Value::Object(mut fields) = serde_json::from_slice::<Value>(&json).ok()? else {
         return None;
     };
-    let valid_id = |value: Option<&Value>| value.is_none_or(Value::is_string);
-    if !fields.get("base_id").is_some_and(Value::is_string)
-        || !valid_id(fields.get("parent_id"))
+    // An id longer than osprof keeps would become a fresh UUID: refuse it instead.
+    let id = |value: &Value| value.as_str().is_some_and(|id| id.len() <= MAX_ID_LEN);
+    if !fields.get("base_id").is_some_and(id)
+        || !fields.get("parent_id").is_none_or(id)
         || fields
             .keys()
             .any(|name| name != "base_id" && name != "parent_id")
@@ -528,10 +530,17 @@ mod tests {
             json!("b"),
             json!({"parent_id": "p"}),
             json!({"base_id": 1}),
+            // Ids longer than osprof keeps.
+            json!({"base_id": "b".repeat(MAX_ID_LEN + 1), "parent_id": "p"}),
+            json!({"base_id": "b", "parent_id": "p".repeat(MAX_ID_LEN + 1)}),
         ] {
             let (info, hmac) = signed_pack(&data, "key");
             assert!(refused(&info, &hmac), "{data}");
         }
+        let longest =
+            json!({"base_id": "b".repeat(MAX_ID_LEN), "parent_id": "p".repeat(MAX_ID_LEN)});
+        let (info, hmac) = signed_pack(&longest, "key");
+        assert!(!refused(&info, &hmac), "ids of {MAX_ID_LEN} bytes are kept");
         // Not base64 at all, correctly signed.
         assert!(refused("%%%", &signed_pack_hmac("%%%")));
         // Oversized.
