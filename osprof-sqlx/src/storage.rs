@@ -201,16 +201,19 @@ impl SqlStorage {
             fields.insert("project".into(), self.project.clone().into());
             fields.insert("service".into(), self.service.clone().into());
         }
+        // The indexed columns are VARCHAR(255), as in OSProfiler; `data` keeps every value whole.
         pending.push(Row9 {
             timestamp: text("timestamp"),
-            base_id: text("base_id"),
-            parent_id: text("parent_id"),
-            trace_id: text("trace_id"),
-            host: payload["info"]["host"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            name: text("name"),
+            base_id: column(text("base_id")),
+            parent_id: column(text("parent_id")),
+            trace_id: column(text("trace_id")),
+            host: column(
+                payload["info"]["host"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            name: column(text("name")),
             data: stored.to_string(),
         });
     }
@@ -235,6 +238,14 @@ impl SqlStorage {
                 .block_on(async { tokio::time::timeout(self.timeout, self.insert(&rows)).await });
             match written {
                 Ok(Ok(())) => pending.written(count),
+                // The server refused the rows' content: store them one by one, so that only
+                // those it cannot hold are lost (counted as failed), never the rest.
+                Ok(Err(error)) if refused_for_content(&error) => {
+                    if !self.write_one_by_one(&mut pending, count) {
+                        *last_failure = Some(std::time::Instant::now());
+                        return;
+                    }
+                }
                 Ok(Err(error)) => {
                     *last_failure = Some(std::time::Instant::now());
                     return pending.failed("sql", &error);
@@ -245,6 +256,32 @@ impl SqlStorage {
                 }
             }
         }
+    }
+
+    /// Writes the `count` oldest pending rows one at a time; a row the server refuses is
+    /// dropped and counted as failed. False when the server stopped answering.
+    fn write_one_by_one(&self, pending: &mut RetryQueue<Row9>, count: usize) -> bool {
+        for _ in 0..count {
+            let Some(row) = pending.items().front().cloned() else {
+                break;
+            };
+            let written = self.runtime.block_on(async {
+                tokio::time::timeout(self.timeout, self.insert(std::slice::from_ref(&row))).await
+            });
+            match written {
+                Ok(Ok(())) => pending.written(1),
+                Ok(Err(error)) if refused_for_content(&error) => pending.rejected("sql", &error),
+                Ok(Err(error)) => {
+                    pending.failed("sql", &error);
+                    return false;
+                }
+                Err(_) => {
+                    pending.failed("sql", &"timed out");
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     async fn insert(&self, rows: &[Row9]) -> Result<(), sqlx::Error> {
@@ -285,9 +322,9 @@ impl SqlStorage {
                 .bind(row.base_id.clone())
                 .bind(row.parent_id.clone())
                 .bind(row.trace_id.clone())
-                .bind(self.project.clone())
+                .bind(column(self.project.clone()))
                 .bind(row.host.clone())
-                .bind(self.service.clone())
+                .bind(column(self.service.clone()))
                 .bind(row.name.clone())
                 .bind(row.data.clone());
         }
@@ -326,6 +363,32 @@ impl SqlStorage {
 }
 
 /// The statements that create the `data` table and its indexes if missing.
+/// Whether the server refused a write for what it holds (SQLSTATE class 22, data exception:
+/// a value too long, not a time; or 23, a constraint), rather than for being unable to
+/// write now (a lost connection, a server shutting down, a deadlock), which is retried.
+fn refused_for_content(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error
+        .code()
+        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+}
+
+/// The longest value of an indexed column, in characters (`VARCHAR(255)`).
+const MAX_COLUMN_CHARS: usize = 255;
+
+/// `value` cut to fit an indexed column, its end marked with `…` when cut.
+fn column(value: String) -> String {
+    match value.char_indices().nth(MAX_COLUMN_CHARS) {
+        None => value,
+        Some(_) => {
+            let kept: String = value.chars().take(MAX_COLUMN_CHARS - 1).collect();
+            kept + "…"
+        }
+    }
+}
+
 fn create_table(dialect: Dialect) -> Vec<&'static str> {
     let table = match dialect {
         Dialect::Sqlite => {

@@ -108,3 +108,53 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
     );
     assert!(!error.contains("hunter2"), "{error}");
 }
+
+/// A span name longer than the indexed column is stored cut in the column and whole in the
+/// payload; an event the server refuses for its content is counted as failed and never
+/// blocks the events behind it.
+fn content_the_columns_cannot_hold(connection_string: &str) {
+    // The failed count is process-wide: one such test at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    osprof_sqlx::register_drivers();
+    let sql = notifier::try_create(connection_string, &DriverOptions::new("nova", "api")).unwrap();
+    let base_id = osprof_core::init("", None, None).base_id().to_owned();
+    osprof_core::clean();
+    let long_name = "x".repeat(300);
+    let event = |name: &str, timestamp: &str| {
+        json!({"name": name, "base_id": base_id, "trace_id": "t", "parent_id": base_id,
+               "timestamp": timestamp, "info": {"host": "vm"}})
+    };
+    let failed_before = notifier::stats().failed;
+
+    sql.notify(&event(
+        &format!("{long_name}-start"),
+        "2026-11-22T10:00:00.000000",
+    ))
+    .unwrap();
+    // Not a time: the server refuses the row.
+    sql.notify(&event("bad-start", "not a time")).unwrap();
+    sql.notify(&event(
+        &format!("{long_name}-stop"),
+        "2026-11-22T10:00:00.001000",
+    ))
+    .unwrap();
+    sql.flush().unwrap();
+
+    let report = sql.get_report(&base_id).unwrap();
+    let children = report["children"].as_array().unwrap();
+    assert_eq!(children.len(), 1, "{report}");
+    assert_eq!(children[0]["info"]["name"], long_name.as_str());
+    assert_eq!(report["info"]["finished"], 1);
+    assert_eq!(notifier::stats().failed - failed_before, 1);
+}
+
+#[test]
+fn postgresql_stores_what_fits_and_counts_what_it_refuses() {
+    content_the_columns_cannot_hold("postgresql://postgres@127.0.0.1:5432/test");
+}
+
+#[test]
+fn mariadb_stores_what_fits_and_counts_what_it_refuses() {
+    content_the_columns_cannot_hold("mysql+pymysql://root@127.0.0.1:3306/test");
+}

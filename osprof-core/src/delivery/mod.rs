@@ -109,6 +109,10 @@ pub(crate) fn count_dropped(events: u64) {
     SHARED.dropped.fetch_add(events, Ordering::Relaxed);
 }
 
+pub(crate) fn count_failed(events: u64) {
+    SHARED.failed.fetch_add(events, Ordering::Relaxed);
+}
+
 pub(crate) fn warn_blocked_too_long() {
     if !SHARED.warned_blocked.swap(true, Ordering::Relaxed) {
         tracing::warn!(

@@ -89,6 +89,28 @@ impl<T> RetryQueue<T> {
         }
     }
 
+    /// Forgets the oldest item, which the store refused for its content (a value it cannot
+    /// hold, a constraint): it is counted in `notifier::stats().failed` and logged with the
+    /// reason, and the items behind it are written on.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push("bad");
+    /// queue.push("good");
+    /// queue.rejected("sql", &"value too long");
+    /// assert_eq!(queue.items(), &["good"]);
+    /// ```
+    pub fn rejected(&mut self, driver: &str, reason: &dyn std::fmt::Display) {
+        if self.items.pop_front().is_some() {
+            crate::delivery::count_failed(1);
+            tracing::warn!(
+                driver,
+                %reason,
+                "osprof's trace store refused an event for its content; it is counted as failed in notifier::stats()"
+            );
+        }
+    }
+
     /// Notes a failed write by `driver`: warns once per outage.
     ///
     /// ```
