@@ -427,7 +427,7 @@ pub fn trace_sql() -> bool {
 
 /// Applies `config` at start-up, as OSProfiler's `init_from_conf`: when enabled, creates the
 /// driver from the connection string (a driver that cannot start is logged and replaced by
-/// the no-op sink), installs it, enables trace headers with the keys, and sets the SQL
+/// a sink that counts every event as failed), installs it, enables trace headers with the keys, and sets the SQL
 /// switch; when not, disables trace headers. `host` replaces the machine's hostname in
 /// payloads when given (call this before any trace starts).
 ///

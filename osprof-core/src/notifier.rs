@@ -432,8 +432,10 @@ pub fn try_create(
 }
 
 /// [`try_create`] for a service's start-up: a driver that cannot start is logged (through
-/// `tracing`, at error level) and replaced by the no-op sink, so that tracing never takes
-/// the service down.
+/// `tracing`, at error level) and replaced by a sink that takes nothing, so that tracing
+/// never takes the service down. Every event that sink is given is counted as failed in
+/// [`stats`], never as delivered, and a warning repeats the reason every 10 seconds while
+/// events arrive.
 ///
 /// ```
 /// use osprof_core::drivers::DriverOptions;
@@ -443,14 +445,46 @@ pub fn try_create(
 /// let driver = notifier::create(&format!("file://{}", path.display()), &DriverOptions::default());
 /// assert_eq!(driver.name(), "file");
 /// let fallback = notifier::create("file:///no/such/directory/events.jsonl", &DriverOptions::default());
-/// assert_eq!(fallback.name(), "no-op");
+/// assert_eq!(fallback.name(), "unstarted");
 /// # std::fs::remove_file(path).unwrap();
 /// ```
 pub fn create(connection_string: &str, options: &crate::drivers::DriverOptions) -> Arc<dyn Driver> {
     try_create(connection_string, options).unwrap_or_else(|error| {
-        tracing::error!(%error, "osprof cannot start its driver; trace events will be discarded");
-        Arc::new(Noop)
+        tracing::error!(%error, "osprof cannot start its driver; trace events will be counted as failed");
+        Arc::new(Unstarted {
+            reason: error.to_string(),
+        })
     })
+}
+
+/// What [`create`] returns for a driver that could not start: it takes no event, and says
+/// why each time it is given some.
+struct Unstarted {
+    reason: String,
+}
+
+impl Driver for Unstarted {
+    fn notify(&self, _payload: &Value) -> Result<(), Error> {
+        Err(self.error())
+    }
+
+    fn notify_batch(&self, _batch: &mut Batch<'_>) -> Result<(), Error> {
+        // No payload is built for a batch that goes nowhere.
+        Err(self.error())
+    }
+
+    fn name(&self) -> &'static str {
+        "unstarted"
+    }
+}
+
+impl Unstarted {
+    fn error(&self) -> Error {
+        Error::Driver {
+            driver: "unstarted",
+            message: format!("the driver could not start ({})", self.reason),
+        }
+    }
 }
 
 /// Puts the default no-op sink back.

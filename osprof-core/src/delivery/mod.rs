@@ -40,6 +40,8 @@ struct Shared {
     dropped: AtomicU64,
     failed: AtomicU64,
     warned_blocked: AtomicBool,
+    /// When a failing sink was last reported: at most one warning every `REPORT_EVERY`.
+    failure_reported_at: Mutex<Option<std::time::Instant>>,
 }
 
 struct FlushState {
@@ -60,7 +62,22 @@ static SHARED: Shared = Shared {
     dropped: AtomicU64::new(0),
     failed: AtomicU64::new(0),
     warned_blocked: AtomicBool::new(false),
+    failure_reported_at: Mutex::new(None),
 };
+
+/// How often a sink that keeps failing is reported through `tracing`.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// True when a failing sink should be reported now (the first time, then every
+/// `REPORT_EVERY`), so that a sink failing every round does not flood the log.
+fn report_failure_now() -> bool {
+    let mut reported_at = lock(&SHARED.failure_reported_at);
+    if reported_at.is_some_and(|at| at.elapsed() < REPORT_EVERY) {
+        return false;
+    }
+    *reported_at = Some(std::time::Instant::now());
+    true
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while holding these locks; recover rather than spread a poison.
@@ -250,8 +267,15 @@ fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item
             SHARED.delivered.fetch_add(count, Ordering::Relaxed);
         }
         Ok(Err(error)) => {
-            SHARED.failed.fetch_add(count, Ordering::Relaxed);
-            tracing::warn!(%error, events = count, "osprof's sink failed to take trace events");
+            let failed = SHARED.failed.fetch_add(count, Ordering::Relaxed) + count;
+            if report_failure_now() {
+                tracing::warn!(
+                    %error,
+                    events = count,
+                    failed_so_far = failed,
+                    "osprof's sink failed to take trace events (reported every 10 s at most; see notifier::stats())"
+                );
+            }
         }
         Err(panic) => {
             SHARED.failed.fetch_add(count, Ordering::Relaxed);

@@ -1,0 +1,35 @@
+//! A driver that cannot start never makes its events look delivered: they are counted as
+//! failed.
+
+use osprof_core::drivers::DriverOptions;
+use osprof_core::notifier;
+
+#[test]
+fn events_given_to_a_driver_that_could_not_start_are_counted_as_failed() {
+    // No SQL driver is registered in this binary: the scheme is unknown.
+    let sink = notifier::create(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        &DriverOptions::default(),
+    );
+    assert_eq!(sink.name(), "unstarted");
+    notifier::set_shared(sink);
+    let before = notifier::stats();
+
+    osprof_core::init("key", None, None);
+    for _ in 0..10 {
+        drop(osprof_core::Trace::new("work", None));
+    }
+    osprof_core::clean();
+    notifier::flush();
+
+    let after = notifier::stats();
+    assert_eq!(after.failed - before.failed, 20, "{after:?}");
+    assert_eq!(after.delivered, before.delivered, "{after:?}");
+    let error = notifier::get().notify(&serde_json::json!({})).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("Driver not found for connection string"),
+        "{error}"
+    );
+}
