@@ -475,11 +475,9 @@ pub fn init(hmac_key: &str, base_id: Option<&str>, parent_id: Option<&str>) -> P
                 context.owner = Owner::BlockOn;
             }
         }
-        // `get` above saw no context for this code: a context left in the slot is one it
-        // may not see (a `block_on`'s, seen from a task inside a scope), which it replaces
-        // for the scope's duration only.
-        let displaced = state.current.replace(context);
-        drop(displaced);
+        // `get` above saw no context for this code, so the slot is empty: outside a task
+        // every context in it is visible, and inside a scope it holds the scope's own.
+        state.current = Some(context);
     });
     profiler
 }

@@ -186,17 +186,20 @@ impl AsyncSpan {
             self.exit();
             return self.finish(info);
         }
-        let detail = Detail::from_info(info);
-        let stopped = with_current(|context, recorder| {
-            context.exit_recorded(recorder, open.id);
-            let what = What::new(Phase::Stop, &open.name, detail);
-            recorder.push(open.base_id, RawEvent::now(open.id, open.parent_id, what));
+        let (base_id, id) = (open.base_id, open.id);
+        let what = What::new(Phase::Stop, &open.name, Detail::from_info(info));
+        let mut stop = Some(RawEvent::now(id, open.parent_id, what));
+        with_current(|context, recorder| {
+            context.exit_recorded(recorder, id);
+            if let Some(stop) = stop.take() {
+                recorder.push(base_id, stop);
+            }
         });
-        match stopped {
-            Some(()) => self.state = State::Done,
+        if let Some(stop) = stop {
             // The trace left this thread during the poll (`clean` inside the future).
-            None => self.finish(None),
+            record_detached(base_id, stop);
         }
+        self.state = State::Done;
     }
 
     /// Records the stop, with `info`, if the span was opened.
