@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use osprof_core::drivers::DriverOptions;
 use osprof_core::notifier::{self, Driver};
-use serde_json::Value;
+use osprof_core::report::Report;
 
 /// Shows and lists osprof and OSProfiler traces.
 #[derive(Debug, Parser)]
@@ -140,7 +140,7 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
     let report = if path.is_file() {
         let text = std::fs::read_to_string(&path)
             .map_err(|error| Failure::Store(format!("cannot read {}: {error}", path.display())))?;
-        serde_json::from_str::<Value>(&text).map_err(|error| {
+        Report::from_json(&text).map_err(|error| {
             Failure::Store(format!("{} is not a saved report: {error}", path.display()))
         })?
     } else {
@@ -156,7 +156,7 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
         )));
     }
     let mut output = if show.format.json {
-        serde_json::to_string_pretty(&report).expect("a JSON value serialises")
+        report.to_json(true)
     } else if show.format.html {
         osprof_core::report::to_html(&report)
     } else {

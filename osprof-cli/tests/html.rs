@@ -310,3 +310,89 @@ fn a_100k_span_trace_stays_usable() {
         501
     );
 }
+
+/// A chain of 100,000 nested calls: saved as JSON by `--json`, read back from that file by
+/// the same command, drawn as DOT and as a page that Chromium shows (nothing in the page's
+/// script recurses once per level).
+#[test]
+fn a_100k_deep_trace_is_saved_read_back_and_shown() {
+    let depth = 100_000_u32;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let driver = FileDriver::open(&path, &DriverOptions::default()).unwrap();
+    for level in 0..depth {
+        let parent = if level == 0 {
+            BASE.to_owned()
+        } else {
+            format!("s{}", level - 1)
+        };
+        for (name, micros) in [("call-start", level), ("call-stop", 2 * depth - level)] {
+            driver
+                .notify(
+                    &json!({"name": name, "base_id": BASE, "trace_id": format!("s{level}"),
+                                "parent_id": parent,
+                                "timestamp": format!("2026-11-22T10:00:00.{micros:06}")}),
+                )
+                .unwrap();
+        }
+    }
+    let store = format!("file://{}", path.display());
+    let show = |args: &[&str]| {
+        let shown = Command::new(env!("CARGO_BIN_EXE_osprof"))
+            .args(["trace", "show"])
+            .args(args)
+            .args(["--connection-string", &store])
+            .output()
+            .unwrap();
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        shown.stdout
+    };
+
+    let saved = dir.path().join("report.json");
+    show(&[BASE, "--json", "--out", saved.to_str().unwrap()]);
+    let dot = String::from_utf8(show(&[saved.to_str().unwrap(), "--dot"])).unwrap();
+    assert_eq!(dot.matches(" -> ").count(), depth as usize - 1);
+    let page = dir.path().join("report.html");
+    show(&[
+        saved.to_str().unwrap(),
+        "--html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+
+    let driver = ChromeDriver::start();
+    let session = Session::new(&driver);
+    session.command("url", &json!({"url": format!("file://{}", page.display())}));
+    assert_eq!(
+        session.script("return document.getElementById('summary').textContent"),
+        "100000 spans, 200 ms"
+    );
+    assert_eq!(
+        session.script("return document.querySelectorAll('.row').length"),
+        2,
+        "the root is open"
+    );
+    session.click(".row[data-id='1'] .toggle");
+    assert_eq!(
+        session.script("return document.querySelectorAll('.row').length"),
+        3
+    );
+    // A filter matching the deepest span shows it under every one of its ancestors.
+    session.script("const f = document.getElementById('filter'); f.value = 'call'; f.dispatchEvent(new Event('input')); return null");
+    assert_eq!(
+        session.script("return document.querySelectorAll('.row').length"),
+        depth
+    );
+    let logs = session.command("se/log", &json!({"type": "browser"}));
+    let severe: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .collect();
+    assert!(severe.is_empty(), "console errors: {severe:?}");
+}

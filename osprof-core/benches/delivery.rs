@@ -105,7 +105,7 @@ fn main() {
     );
     let stats = notifier::stats();
     println!(
-        "delivery/stats: delivered {}, dropped {}, failed {}",
-        stats.delivered, stats.dropped, stats.failed
+        "delivery/stats: recorded {}, stored {}, dropped {}, failed {}",
+        stats.recorded, stats.stored, stats.dropped, stats.failed
     );
 }

@@ -12,7 +12,7 @@
 //! drop(osprof_core::Trace::new("work", None));
 //! osprof_core::clean();
 //! notifier::flush();
-//! assert_eq!(notifier::stats().delivered, 2);
+//! assert_eq!(notifier::stats().stored, 2);
 //! ```
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -153,7 +153,7 @@ pub trait Driver: Send + Sync + 'static {
     /// assert!(notifier::create("", &DriverOptions::default()).get_report(&base_id).is_err());
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
-    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+    fn get_report(&self, base_id: &str) -> Result<crate::report::Report, Error> {
         let _ = base_id;
         Err(self.unsupported("build reports"))
     }
@@ -201,6 +201,23 @@ pub trait Driver: Send + Sync + 'static {
     /// ```
     fn list_error_traces(&self) -> Result<Vec<Value>, Error> {
         Err(self.unsupported("list error traces"))
+    }
+
+    /// Whether this driver settles the accounting of the events it is handed: `true` for a
+    /// driver that keeps events in a [`RetryQueue`](crate::drivers::RetryQueue) while its
+    /// store is away (the queue counts each as held, then stored, dropped or failed), and
+    /// that returns `Ok` from [`notify_batch`](Driver::notify_batch). For any other driver,
+    /// the events of a batch that returned `Ok` are counted as stored, of one that failed as
+    /// failed.
+    ///
+    /// ```
+    /// use osprof_core::drivers::DriverOptions;
+    ///
+    /// let redis = osprof_core::notifier::try_create("redis://127.0.0.1:6379", &DriverOptions::default()).unwrap();
+    /// assert!(redis.holds_events());
+    /// ```
+    fn holds_events(&self) -> bool {
+        false
     }
 
     /// The driver's name, for messages.
@@ -575,30 +592,48 @@ pub fn flush() {
     crate::delivery::flush();
 }
 
-/// Counts of what happened to recorded events since the process started.
+/// What happened to the events recorded since the process started, one accounting identity:
+///
+/// `recorded == stored + dropped + failed + in_flight`
+///
+/// exact whenever delivery rests (after [`flush`] returns, with no thread recording); while
+/// events move, an event may be counted in two neighbouring stages, never in none. It holds
+/// for every sink: a driver that holds events while its store is away counts them as in
+/// flight until the store confirms, refuses or they are let go, and a driver that could not
+/// start counts every event as failed.
 ///
 /// ```
 /// let stats = osprof_core::notifier::stats();
+/// assert_eq!(stats.recorded, stats.stored + stats.dropped + stats.failed + stats.in_flight);
 /// if stats.dropped + stats.failed > 0 {
-///     eprintln!("{} trace events were lost ({} delivered)", stats.dropped + stats.failed, stats.delivered);
+///     eprintln!("{} of {} trace events were lost", stats.dropped + stats.failed, stats.recorded);
 /// }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryStats {
-    /// Handed to the sink (the no-op sink included).
-    pub delivered: u64,
-    /// Never queued: the buffer was full (drop mode, or a blocking wait that ran out).
+    /// Span starts and stops that traced code recorded. An event still in its thread's
+    /// buffer is counted once the delivery thread takes it (`flush` takes them all).
+    pub recorded: u64,
+    /// Kept for good: confirmed by a store, or accepted by a sink that keeps no queue (a
+    /// closure, the file driver; the no-op default sink accepts and keeps nothing).
+    pub stored: u64,
+    /// Let go on purpose: the recording buffer was full (drop mode, or a blocking wait that
+    /// ran out), or a driver's retry queue was full or dropped.
     pub dropped: u64,
-    /// Handed to a sink that returned an error or panicked.
+    /// Refused: a sink returned an error or panicked, a store rejected the event's content,
+    /// or the driver could not start.
     pub failed: u64,
+    /// Taken from the recording threads and not yet settled: waiting for the sink, or held
+    /// by a driver until its store answers.
+    pub in_flight: u64,
 }
 
 /// What has happened to recorded events so far.
 ///
 /// ```
 /// let stats = osprof_core::notifier::stats();
-/// assert_eq!(stats.dropped, 0);
+/// assert_eq!(stats.recorded, 0);
 /// ```
 pub fn stats() -> DeliveryStats {
     crate::delivery::stats()

@@ -37,7 +37,7 @@ fn python_report(events: &[Value]) -> Value {
 fn assert_same_as_osprofiler(events: &[Value]) {
     let ours = osprof_core::report::build(events.to_vec());
     assert_eq!(
-        common::without_micros(ours),
+        common::without_micros(ours.into_value()),
         python_report(events),
         "events: {events:#?}"
     );
@@ -127,17 +127,81 @@ fn malformed_events_are_skipped() {
     assert_eq!(report["children"], json!([]));
 }
 
+/// Counts the bytes written to it.
+struct ByteCount(usize);
+
+impl Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A chain of a million nested calls: built, written as JSON (indented, and linear in
+/// size), read back, drawn as HTML and as a text tree, and dropped, with nothing recursing
+/// once per level (the test thread's stack is 2 MiB).
 #[test]
-fn a_deep_trace_is_built_without_recursion() {
-    let depth = 10_000;
-    let events = (0..depth).map(|i| {
-        let parent = if i == 0 {
-            "b".to_owned()
-        } else {
-            format!("s{}", i - 1)
-        };
-        event("call-start", &format!("s{i}"), &parent, i)
-    });
-    let report = osprof_core::report::build(events);
+fn a_million_deep_trace_is_reported_written_read_and_rendered() {
+    let chain = |depth: u64| {
+        osprof_core::report::build((0..depth).flat_map(|i| {
+            let parent = if i == 0 {
+                "b".to_owned()
+            } else {
+                format!("s{}", i - 1)
+            };
+            let id = format!("s{i}");
+            let start = json!({"name": "call-start", "base_id": "b", "trace_id": id,
+                               "parent_id": parent, "timestamp": "2026-11-22T10:00:00.000001"});
+            let mut stop = start.clone();
+            stop["name"] = json!("call-stop");
+            stop["timestamp"] = json!("2026-11-22T10:00:01.000002");
+            [start, stop]
+        }))
+    };
+
+    // The indented text grows with the number of spans, not with the depth squared.
+    let (small, large) = (chain(1_000).to_json(true), chain(4_000).to_json(true));
+    assert!(
+        large.len() < 5 * small.len(),
+        "{} bytes at depth 1000, {} at 4000",
+        small.len(),
+        large.len()
+    );
+    assert!(
+        small.starts_with("{\n  \"info\": {\n    \"name\": \"total\""),
+        "{}",
+        &small[..60]
+    );
+
+    let depth = 1_000_000;
+    let report = chain(depth);
     assert_eq!(report["stats"]["call"]["count"], depth);
+    let compact = report.to_json(false);
+    let mut pretty = ByteCount(0);
+    report.write_json(&mut pretty, true).unwrap();
+    assert!(
+        pretty.0 < 4 * compact.len(),
+        "{} bytes indented, {} compact",
+        pretty.0,
+        compact.len()
+    );
+
+    let read_back = osprof_core::report::Report::from_json(&compact).unwrap();
+    assert_eq!(read_back.to_json(false), compact);
+    drop(read_back);
+
+    let page = osprof_core::report::to_html(&report);
+    assert!(page.len() > compact.len() && page.ends_with("</html>\n"));
+    let tree = osprof_core::report::text_tree(&report);
+    assert_eq!(tree.lines().count() as u64, depth);
+    let last = tree.lines().last().unwrap();
+    assert!(
+        last.len() < 120,
+        "deep lines are not indented without end: {last}"
+    );
+    assert!(last.contains("[999999]"), "{last}");
 }

@@ -24,7 +24,9 @@ fn events_given_to_a_driver_that_could_not_start_are_counted_as_failed() {
 
     let after = notifier::stats();
     assert_eq!(after.failed - before.failed, 20, "{after:?}");
-    assert_eq!(after.delivered, before.delivered, "{after:?}");
+    assert_eq!(after.stored, before.stored, "{after:?}");
+    assert_eq!(after.recorded - before.recorded, 20, "{after:?}");
+    assert_eq!(after.in_flight, 0, "{after:?}");
     let error = notifier::get().notify(&serde_json::json!({})).unwrap_err();
     assert!(
         error

@@ -11,8 +11,6 @@ use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
-/// How long after a failed write batches wait before trying again.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Rows per INSERT statement: well under every database's limit on bound values.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -68,10 +66,8 @@ pub struct SqlStorage {
     project: String,
     service: String,
     pending: Mutex<RetryQueue<Row9>>,
-    timeout: Duration,
-    /// When the last write failed: batches wait a second before trying again (a flush does
-    /// not), so that an outage does not cost every batch a full connection timeout.
-    last_failure: Mutex<Option<std::time::Instant>>,
+    /// How long one attempt to write, connecting included, may take: the socket timeout.
+    attempt_timeout: Duration,
 }
 
 impl std::fmt::Debug for SqlStorage {
@@ -179,8 +175,7 @@ impl SqlStorage {
             project: options.project.clone(),
             service: options.service.clone(),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
-            timeout,
-            last_failure: Mutex::new(None),
+            attempt_timeout: options.socket_timeout,
         })
     }
 
@@ -218,55 +213,52 @@ impl SqlStorage {
         });
     }
 
-    /// Writes what is pending, a transaction per chunk; stops at the first failure. Unless
-    /// `now`, does nothing within a second of a failure.
+    /// Writes what is pending within one socket timeout for the whole attempt (connecting
+    /// included); stops at the first failure, keeping the rest. After a failure the next
+    /// attempt waits a moment, unless `now` (a flush) asks for one at once. A timed-out
+    /// insert is rolled back with its transaction, so it is not stored twice.
     fn write_pending(&self, now: bool) {
-        let mut last_failure = self
-            .last_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !now && last_failure.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        *last_failure = None;
+        let deadline = tokio::time::Instant::now() + self.attempt_timeout;
         while !pending.items().is_empty() {
             let count = pending.items().len().min(ROWS_PER_INSERT);
             let rows: Vec<Row9> = pending.items().iter().take(count).cloned().collect();
             let written = self
                 .runtime
-                .block_on(async { tokio::time::timeout(self.timeout, self.insert(&rows)).await });
+                .block_on(async { tokio::time::timeout_at(deadline, self.insert(&rows)).await });
             match written {
                 Ok(Ok(())) => pending.written(count),
                 // The server refused the rows' content: store them one by one, so that only
                 // those it cannot hold are lost (counted as failed), never the rest.
                 Ok(Err(error)) if refused_for_content(&error) => {
-                    if !self.write_one_by_one(&mut pending, count) {
-                        *last_failure = Some(std::time::Instant::now());
+                    if !self.write_one_by_one(&mut pending, count, deadline) {
                         return;
                     }
                 }
-                Ok(Err(error)) => {
-                    *last_failure = Some(std::time::Instant::now());
-                    return pending.failed("sql", &error);
-                }
-                Err(_) => {
-                    *last_failure = Some(std::time::Instant::now());
-                    return pending.failed("sql", &"timed out");
-                }
+                Ok(Err(error)) => return pending.failed("sql", &error),
+                Err(_) => return pending.failed("sql", &"timed out"),
             }
         }
     }
 
-    /// Writes the `count` oldest pending rows one at a time; a row the server refuses is
-    /// dropped and counted as failed. False when the server stopped answering.
-    fn write_one_by_one(&self, pending: &mut RetryQueue<Row9>, count: usize) -> bool {
+    /// Writes the `count` oldest pending rows one at a time before `deadline`; a row the
+    /// server refuses is dropped and counted as failed. False when the server stopped
+    /// answering.
+    fn write_one_by_one(
+        &self,
+        pending: &mut RetryQueue<Row9>,
+        count: usize,
+        deadline: tokio::time::Instant,
+    ) -> bool {
         for _ in 0..count {
             let Some(row) = pending.items().front().cloned() else {
                 break;
             };
             let written = self.runtime.block_on(async {
-                tokio::time::timeout(self.timeout, self.insert(std::slice::from_ref(&row))).await
+                tokio::time::timeout_at(deadline, self.insert(std::slice::from_ref(&row))).await
             });
             match written {
                 Ok(Ok(())) => pending.written(1),
@@ -454,7 +446,7 @@ impl Driver for SqlStorage {
         Ok(())
     }
 
-    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+    fn get_report(&self, base_id: &str) -> Result<osprof_core::report::Report, Error> {
         let sql = format!(
             "SELECT data FROM data WHERE base_id = {} ORDER BY id",
             self.placeholder()
@@ -499,6 +491,10 @@ impl Driver for SqlStorage {
             .collect();
         errors.sort_by(|a, b| a["timestamp"].as_str().cmp(&b["timestamp"].as_str()));
         Ok(errors)
+    }
+
+    fn holds_events(&self) -> bool {
+        true
     }
 
     fn name(&self) -> &'static str {

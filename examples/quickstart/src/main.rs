@@ -48,6 +48,16 @@ fn main() -> Result<(), Error> {
 
     println!("Trace ID: {base_id}");
     println!("Events:   {connection_string}");
+    // Every recorded event is accounted for: stored, dropped, failed or still in flight.
+    let stats = notifier::stats();
+    println!(
+        "Stats:    {} recorded = {} stored + {} dropped + {} failed + {} in flight",
+        stats.recorded, stats.stored, stats.dropped, stats.failed, stats.in_flight
+    );
+    assert_eq!(
+        stats.recorded,
+        stats.stored + stats.dropped + stats.failed + stats.in_flight
+    );
     let report = notifier::get().get_report(&base_id)?;
     print!("{}", osprof_core::report::text_tree(&report));
     std::fs::write(REPORT_FILE, osprof_core::report::to_html(&report))?;

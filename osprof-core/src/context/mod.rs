@@ -418,7 +418,7 @@ fn record_detached(base_id: Id, event: RawEvent) {
         recorder(&mut state.recorder).push(base_id, event);
     });
     if recorded.is_err() {
-        delivery::count_dropped(1);
+        delivery::count_refused(1);
     }
 }
 

@@ -36,9 +36,17 @@ struct Shared {
     sleeping: AtomicBool,
     flush: Mutex<FlushState>,
     flushed: Condvar,
-    delivered: AtomicU64,
+    /// The accounting of `notifier::stats()`: every recorded event is counted in `taken`
+    /// (drained from its thread's ring) or in `refused` (the ring had no room); every taken
+    /// event is `handed` to the sink or still staged here; every handed event ends in
+    /// `stored`, `dropped` or `failed`, or is `held` by a driver until its store answers.
+    taken: AtomicU64,
+    refused: AtomicU64,
+    handed: AtomicU64,
+    stored: AtomicU64,
     dropped: AtomicU64,
     failed: AtomicU64,
+    held: AtomicU64,
     warned_blocked: AtomicBool,
     /// When a failing sink was last reported: at most one warning every `REPORT_EVERY`.
     failure_reported_at: Mutex<Option<std::time::Instant>>,
@@ -58,9 +66,13 @@ static SHARED: Shared = Shared {
         completed: 0,
     }),
     flushed: Condvar::new(),
-    delivered: AtomicU64::new(0),
+    taken: AtomicU64::new(0),
+    refused: AtomicU64::new(0),
+    handed: AtomicU64::new(0),
+    stored: AtomicU64::new(0),
     dropped: AtomicU64::new(0),
     failed: AtomicU64::new(0),
+    held: AtomicU64::new(0),
     warned_blocked: AtomicBool::new(false),
     failure_reported_at: Mutex::new(None),
 };
@@ -122,12 +134,48 @@ pub(crate) fn nudge() {
     }
 }
 
+/// Recorded events that found no room in their thread's ring.
+pub(crate) fn count_refused(events: u64) {
+    SHARED.refused.fetch_add(events, Ordering::Relaxed);
+    SHARED.dropped.fetch_add(events, Ordering::Relaxed);
+}
+
+/// Events a driver was handed and let go: its retry queue was full, say.
 pub(crate) fn count_dropped(events: u64) {
     SHARED.dropped.fetch_add(events, Ordering::Relaxed);
 }
 
+/// Events a driver was handed and its store refused.
 pub(crate) fn count_failed(events: u64) {
     SHARED.failed.fetch_add(events, Ordering::Relaxed);
+}
+
+/// Events a driver now holds until its store answers.
+pub(crate) fn count_held(events: u64) {
+    SHARED.held.fetch_add(events, Ordering::Relaxed);
+}
+
+/// Held events that go on held in another form (an OTLP start joined with its stop).
+pub(crate) fn count_released(events: u64) {
+    SHARED.held.fetch_sub(events, Ordering::Relaxed);
+}
+
+/// Held events that the store confirmed.
+pub(crate) fn count_stored_from_held(events: u64) {
+    SHARED.held.fetch_sub(events, Ordering::Relaxed);
+    SHARED.stored.fetch_add(events, Ordering::Relaxed);
+}
+
+/// Held events that the store refused for their content.
+pub(crate) fn count_failed_from_held(events: u64) {
+    SHARED.held.fetch_sub(events, Ordering::Relaxed);
+    SHARED.failed.fetch_add(events, Ordering::Relaxed);
+}
+
+/// Held events let go without being stored (their driver was replaced).
+pub(crate) fn count_dropped_from_held(events: u64) {
+    SHARED.held.fetch_sub(events, Ordering::Relaxed);
+    SHARED.dropped.fetch_add(events, Ordering::Relaxed);
 }
 
 pub(crate) fn warn_blocked_too_long() {
@@ -140,10 +188,21 @@ pub(crate) fn warn_blocked_too_long() {
 }
 
 pub(crate) fn stats() -> DeliveryStats {
+    // Read in the order events move: one moving on while this runs is then counted twice
+    // rather than missed, and while delivery rests the counts are exact.
+    let taken = SHARED.taken.load(Ordering::Acquire);
+    let refused = SHARED.refused.load(Ordering::Acquire);
+    let handed = SHARED.handed.load(Ordering::Acquire);
+    let held = SHARED.held.load(Ordering::Acquire);
+    let stored = SHARED.stored.load(Ordering::Acquire);
+    let failed = SHARED.failed.load(Ordering::Acquire);
+    let dropped = SHARED.dropped.load(Ordering::Acquire);
     DeliveryStats {
-        delivered: SHARED.delivered.load(Ordering::Relaxed),
-        dropped: SHARED.dropped.load(Ordering::Relaxed),
-        failed: SHARED.failed.load(Ordering::Relaxed),
+        recorded: taken + refused,
+        stored,
+        dropped,
+        failed,
+        in_flight: taken.saturating_sub(handed) + held,
     }
 }
 
@@ -183,6 +242,7 @@ fn run() {
         let mut watermark = crate::clock::Instant::now();
         let hold_limit = builder.wall_clock().before(watermark, MAX_HOLD);
         let drained = drain_rings(&mut staged, &mut watermark, hold_limit);
+        SHARED.taken.fetch_add(drained as u64, Ordering::Release);
         // Each ring is in order already; the stable sort merges the rings by time.
         staged.sort_by_key(Event::at);
         let flushing = flush_target > lock(&SHARED.flush).completed;
@@ -257,17 +317,26 @@ fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item
     let len = events.len();
     let count = len as u64;
     let Some(driver) = notifier::current_sink() else {
-        // The default no-op sink: nothing to build.
-        SHARED.delivered.fetch_add(count, Ordering::Relaxed);
+        // The default no-op sink: nothing to build, and nothing to keep.
+        SHARED.stored.fetch_add(count, Ordering::Release);
+        SHARED.handed.fetch_add(count, Ordering::Release);
         return;
     };
     let mut batch = Batch::new(builder, &mut events, len);
-    match catch_unwind(AssertUnwindSafe(|| driver.notify_batch(&mut batch))) {
-        Ok(Ok(())) => {
-            SHARED.delivered.fetch_add(count, Ordering::Relaxed);
-        }
+    let outcome = catch_unwind(AssertUnwindSafe(|| driver.notify_batch(&mut batch)));
+    if !(matches!(outcome, Ok(Ok(()))) && driver.holds_events()) {
+        // A driver that holds events counted each one as held, stored, dropped or failed.
+        let settled = match outcome {
+            Ok(Ok(())) => &SHARED.stored,
+            _ => &SHARED.failed,
+        };
+        settled.fetch_add(count, Ordering::Release);
+    }
+    SHARED.handed.fetch_add(count, Ordering::Release);
+    match outcome {
+        Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            let failed = SHARED.failed.fetch_add(count, Ordering::Relaxed) + count;
+            let failed = SHARED.failed.load(Ordering::Relaxed);
             if report_failure_now() {
                 tracing::warn!(
                     %error,
@@ -278,7 +347,6 @@ fn deliver(builder: &mut PayloadBuilder, mut events: impl ExactSizeIterator<Item
             }
         }
         Err(panic) => {
-            SHARED.failed.fetch_add(count, Ordering::Relaxed);
             let message = panic
                 .downcast_ref::<&str>()
                 .copied()

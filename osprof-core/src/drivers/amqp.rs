@@ -210,16 +210,23 @@ impl AmqpDriver {
         Ok(())
     }
 
-    /// Publishes what is pending; stops at the first failure, keeping the rest.
-    fn publish_pending(&self) {
+    /// Publishes what is pending within one socket timeout for the whole attempt
+    /// (connecting and confirmations included); stops at the first failure, keeping the
+    /// rest. After a failure the next attempt waits a moment, unless `now` (a flush) asks
+    /// for one at once.
+    fn publish_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if !(pending.due() || now && !pending.items().is_empty()) {
+            return;
+        }
+        let deadline = std::time::Instant::now() + self.socket_timeout;
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
         let mut slot = self.channel.lock().unwrap_or_else(PoisonError::into_inner);
         while !pending.items().is_empty() {
             if slot.is_none() {
-                let limit = self.socket_timeout.max(Duration::from_secs(1));
                 // The timer is made inside the runtime: it needs its clock.
                 let connect =
-                    async { tokio::time::timeout(limit, Self::connect(&self.broker)).await };
+                    async { tokio::time::timeout(left(), Self::connect(&self.broker)).await };
                 match self.runtime.block_on(connect) {
                     Ok(Ok(connected)) => *slot = Some(connected),
                     Ok(Err(error)) => return pending.failed("amqp", &error),
@@ -231,9 +238,8 @@ impl AmqpDriver {
             };
             let count = pending.items().len().min(CONFIRM_EVERY);
             let batch: Vec<String> = pending.items().iter().take(count).cloned().collect();
-            let limit = self.socket_timeout.max(Duration::from_secs(5));
             let publish =
-                async { tokio::time::timeout(limit, Self::publish(channel, &batch)).await };
+                async { tokio::time::timeout(left(), Self::publish(channel, &batch)).await };
             match self.runtime.block_on(publish) {
                 Ok(Ok(())) => pending.written(count),
                 Ok(Err(error)) => {
@@ -241,6 +247,7 @@ impl AmqpDriver {
                     return pending.failed("amqp", &error);
                 }
                 Err(_) => {
+                    // Messages may have reached the broker unconfirmed: they are sent again.
                     *slot = None;
                     return pending.failed("amqp", &"timed out waiting for confirmations");
                 }
@@ -263,7 +270,7 @@ impl Driver for AmqpDriver {
             &json,
             &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
         );
-        self.publish_pending();
+        self.publish_pending(false);
         Ok(())
     }
 
@@ -274,13 +281,17 @@ impl Driver for AmqpDriver {
                 self.message(json, &mut pending);
             }
         }
-        self.publish_pending();
+        self.publish_pending(false);
         Ok(())
     }
 
     fn flush(&self) -> Result<(), Error> {
-        self.publish_pending();
+        self.publish_pending(true);
         Ok(())
+    }
+
+    fn holds_events(&self) -> bool {
+        true
     }
 
     fn name(&self) -> &'static str {

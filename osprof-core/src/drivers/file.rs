@@ -203,7 +203,7 @@ impl Driver for FileDriver {
         self.write(&buffer)
     }
 
-    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+    fn get_report(&self, base_id: &str) -> Result<crate::report::Report, Error> {
         let events = self.events(|line| line.contains(base_id))?;
         Ok(crate::report::build(
             events

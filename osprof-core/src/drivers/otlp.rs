@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -101,7 +100,8 @@ impl OtlpDriver {
             });
         }
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(options.socket_timeout.max(Duration::from_secs(2))))
+            // One request, connecting included, is one attempt: bounded by the socket timeout.
+            .timeout_global(Some(options.socket_timeout))
             .http_status_as_error(true)
             .build()
             .new_agent();
@@ -174,16 +174,27 @@ impl OtlpDriver {
         };
         let info = event.get("info").cloned().unwrap_or(Value::Null);
         if name.ends_with("-stop") {
-            let start = open.remove(trace_id).unwrap_or_else(|| Open {
+            let (start, events) = match open.remove(trace_id) {
+                Some(start) => {
+                    // The start's event, held while it waited, goes on with its span.
+                    crate::delivery::count_released(1);
+                    (start, 2)
+                }
                 // A stop whose start was lost: a span of no length.
-                event_name: name.replace("-stop", "-start"),
-                base_id: base_id.to_owned(),
-                parent_id: parent_id.to_owned(),
-                start_nanos: nanos,
-                info: Value::Null,
-            });
-            pending.push(span_of(trace_id, start, nanos, &info));
+                None => (
+                    Open {
+                        event_name: name.replace("-stop", "-start"),
+                        base_id: base_id.to_owned(),
+                        parent_id: parent_id.to_owned(),
+                        start_nanos: nanos,
+                        info: Value::Null,
+                    },
+                    1,
+                ),
+            };
+            pending.push_events(span_of(trace_id, start, nanos, &info), events);
         } else if open.len() < MAX_OPEN_SPANS {
+            crate::delivery::count_held(1);
             open.insert(
                 trace_id.to_owned(),
                 Open {
@@ -199,9 +210,13 @@ impl OtlpDriver {
         }
     }
 
-    /// Exports what is pending; stops at the first failure, keeping the rest.
-    fn export_pending(&self) {
+    /// Exports what is pending; stops at the first failure, keeping the rest. After a
+    /// failure the next attempt waits a moment, unless `now` (a flush) asks for one at once.
+    fn export_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if !(pending.due() || now && !pending.items().is_empty()) {
+            return;
+        }
         while !pending.items().is_empty() {
             let count = pending.items().len().min(SPANS_PER_REQUEST);
             let request = ExportTraceServiceRequest {
@@ -229,6 +244,14 @@ impl OtlpDriver {
                 Err(error) => return pending.failed("otlp", &error),
             }
         }
+    }
+}
+
+impl Drop for OtlpDriver {
+    fn drop(&mut self) {
+        // Starts still waiting for their stop are let go with the driver.
+        let waiting = self.open.get_mut().map_or(0, |open| open.len());
+        crate::delivery::count_dropped_from_held(waiting as u64);
     }
 }
 
@@ -370,7 +393,7 @@ impl Driver for OtlpDriver {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             self.take(payload, &mut open, &mut pending);
         }
-        self.export_pending();
+        self.export_pending(false);
         Ok(())
     }
 
@@ -382,13 +405,17 @@ impl Driver for OtlpDriver {
                 self.take(payload, &mut open, &mut pending);
             }
         }
-        self.export_pending();
+        self.export_pending(false);
         Ok(())
     }
 
     fn flush(&self) -> Result<(), Error> {
-        self.export_pending();
+        self.export_pending(true);
         Ok(())
+    }
+
+    fn holds_events(&self) -> bool {
+        true
     }
 
     fn name(&self) -> &'static str {

@@ -1,10 +1,22 @@
 //! Events a networked driver holds while its server is away, bounded.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How long a driver waits after a failed attempt before the next one. Meanwhile new events
+/// are only queued, so the delivery thread keeps draining the recording threads' buffers
+/// instead of spending each round waiting for a store that is away.
+const RETRY_AFTER: Duration = Duration::from_millis(250);
 
 /// What a networked driver holds while its server is away: items waiting to be written,
 /// oldest first, at most `capacity` of them. Items beyond that are dropped and counted in
 /// `notifier::stats().dropped`; the first failure of an outage logs one warning.
+///
+/// It keeps `notifier::stats()` exact for its driver: each item is counted as in flight
+/// while held, then as stored ([`written`](RetryQueue::written)), failed
+/// ([`rejected`](RetryQueue::rejected)) or dropped (full, or the queue dropped with items
+/// in it). A driver that keeps its events here says so with
+/// [`Driver::holds_events`](crate::notifier::Driver::holds_events).
 ///
 /// ```
 /// let mut queue = osprof_core::drivers::RetryQueue::new(2);
@@ -19,9 +31,13 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub struct RetryQueue<T> {
     items: VecDeque<T>,
+    /// How many of the sink's events each item stands for (an OTLP span is two).
+    events: VecDeque<u8>,
     capacity: usize,
     /// Whether the server is known to be away (one warning per outage).
     away: bool,
+    /// No attempt before this instant: the last one failed.
+    retry_at: Option<Instant>,
 }
 
 impl<T> RetryQueue<T> {
@@ -34,8 +50,10 @@ impl<T> RetryQueue<T> {
     pub fn new(capacity: usize) -> RetryQueue<T> {
         RetryQueue {
             items: VecDeque::new(),
+            events: VecDeque::new(),
             capacity,
             away: false,
+            retry_at: None,
         }
     }
 
@@ -49,10 +67,24 @@ impl<T> RetryQueue<T> {
     /// assert_eq!(queue.items(), &["a", "b"]);
     /// ```
     pub fn push(&mut self, item: T) {
+        self.push_events(item, 1);
+    }
+
+    /// Queues `item`, which stands for `events` of the sink's events (at most 255), or drops
+    /// it (counted) when full.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push_events("a span made of its start and stop events", 2);
+    /// assert_eq!(queue.items().len(), 1);
+    /// ```
+    pub fn push_events(&mut self, item: T, events: u8) {
         if self.items.len() < self.capacity {
             self.items.push_back(item);
+            self.events.push_back(events);
+            crate::delivery::count_held(events.into());
         } else {
-            crate::delivery::count_dropped(1);
+            crate::delivery::count_dropped(events.into());
         }
     }
 
@@ -69,6 +101,20 @@ impl<T> RetryQueue<T> {
         &self.items
     }
 
+    /// Whether a write should be attempted now: something is queued, and the last attempt
+    /// did not fail less than 250 ms ago.
+    ///
+    /// ```
+    /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
+    /// queue.push("event");
+    /// assert!(queue.due());
+    /// queue.failed("redis", &"timed out");
+    /// assert!(!queue.due(), "the next attempt waits a moment");
+    /// ```
+    pub fn due(&self) -> bool {
+        !self.items.is_empty() && self.retry_at.is_none_or(|at| Instant::now() >= at)
+    }
+
     /// Forgets the `count` oldest items: they were written.
     ///
     /// ```
@@ -79,7 +125,10 @@ impl<T> RetryQueue<T> {
     /// assert_eq!(queue.items(), &[2]);
     /// ```
     pub fn written(&mut self, count: usize) {
-        self.items.drain(..count.min(self.items.len()));
+        let count = count.min(self.items.len());
+        self.items.drain(..count);
+        crate::delivery::count_stored_from_held(self.take_events(count));
+        self.retry_at = None;
         if self.away && self.items.is_empty() {
             self.away = false;
             tracing::info!(
@@ -102,13 +151,18 @@ impl<T> RetryQueue<T> {
     /// ```
     pub fn rejected(&mut self, driver: &str, reason: &dyn std::fmt::Display) {
         if self.items.pop_front().is_some() {
-            crate::delivery::count_failed(1);
+            crate::delivery::count_failed_from_held(self.take_events(1));
             tracing::warn!(
                 driver,
                 %reason,
                 "osprof's trace store refused an event for its content; it is counted as failed in notifier::stats()"
             );
         }
+    }
+
+    /// Forgets the events counts of the `count` oldest items and returns their sum.
+    fn take_events(&mut self, count: usize) -> u64 {
+        self.events.drain(..count).map(u64::from).sum()
     }
 
     /// Notes a failed write by `driver`: warns once per outage.
@@ -121,6 +175,7 @@ impl<T> RetryQueue<T> {
     /// queue.written(1); // logs that the store is back
     /// ```
     pub fn failed(&mut self, driver: &str, error: &dyn std::fmt::Display) {
+        self.retry_at = Some(Instant::now() + RETRY_AFTER);
         if !self.away {
             self.away = true;
             tracing::warn!(
@@ -130,5 +185,13 @@ impl<T> RetryQueue<T> {
                 "osprof cannot reach its trace store; holding events for a retry, dropping (and counting) any beyond capacity"
             );
         }
+    }
+}
+
+impl<T> Drop for RetryQueue<T> {
+    fn drop(&mut self) {
+        // A driver replaced while its store is away lets its held events go.
+        let events = self.take_events(self.items.len());
+        crate::delivery::count_dropped_from_held(events);
     }
 }

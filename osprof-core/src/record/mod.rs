@@ -546,7 +546,7 @@ impl Recorder {
     #[inline(never)]
     fn push_in_trace(&mut self, base_id: Id, event: RawEvent) {
         if !self.make_room(2) {
-            return delivery::count_dropped(event.events());
+            return delivery::count_refused(event.events());
         }
         // Room for both was just seen, and only this thread pushes: neither push fails.
         if self.writer.push(RawEvent::trace(base_id)).is_ok() && self.writer.push(event).is_ok() {
@@ -559,11 +559,11 @@ impl Recorder {
     #[inline(never)]
     fn overflow(&mut self, event: RawEvent) {
         if !self.make_room(1) {
-            return delivery::count_dropped(event.events());
+            return delivery::count_refused(event.events());
         }
         match self.writer.push(event) {
             Ok(()) => self.pushed(),
-            Err(event) => delivery::count_dropped(event.events()),
+            Err(event) => delivery::count_refused(event.events()),
         }
     }
 

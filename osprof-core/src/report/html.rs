@@ -18,7 +18,9 @@ const PAGE: &str = include_str!("page.html");
 /// assert!(page.starts_with("<!DOCTYPE html>"));
 /// ```
 pub fn to_html(report: &Value) -> String {
-    let json = serde_json::to_string(report).expect("a JSON value serialises");
+    let mut json = Vec::new();
+    super::json::write(report, &mut json, false).expect("writing to memory cannot fail");
+    let json = String::from_utf8(json).expect("JSON text is UTF-8");
     let mut escaped = String::with_capacity(json.len() + json.len() / 16);
     for c in json.chars() {
         match c {

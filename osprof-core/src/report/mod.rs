@@ -26,14 +26,122 @@
 //! ```
 
 mod html;
+mod json;
 
 use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::ops::Deref;
 
 use serde_json::{Map, Value, json};
 
 use crate::delivery::parse_micros;
 
 pub use html::to_html;
+pub use json::ParseError;
+
+/// One trace's report: OSProfiler's tree, a JSON value nested one level per span.
+///
+/// It reads as the [`Value`] it holds (`report["children"][0]["info"]["name"]`), and walks
+/// itself without recursion wherever a trace is walked: [`Report::to_json`],
+/// [`Report::from_json`], [`to_html`], [`text_tree`] and its own destructor handle a chain of
+/// a million nested calls, where `serde_json`'s recursive writer, reader and destructor would
+/// overflow the stack. Take the value out with [`Report::into_value`] only for shallow traces.
+///
+/// ```
+/// let report = osprof_core::report::build([]);
+/// let text = report.to_json(true);
+/// assert_eq!(osprof_core::report::Report::from_json(&text).unwrap(), report);
+/// assert_eq!(report["info"]["name"], "total");
+/// ```
+pub struct Report(Value);
+
+impl Report {
+    /// Reads a report from its JSON text, as [`Report::to_json`] or OSProfiler wrote it.
+    ///
+    /// # Errors
+    /// The text is not JSON; the error says where.
+    pub fn from_json(text: &str) -> Result<Report, ParseError> {
+        json::parse(text).map(Report)
+    }
+
+    /// The report as JSON text: compact, or `pretty`, indented by two spaces per level as
+    /// `serde_json::to_string_pretty` indents. Indentation stops growing 16 levels down, so
+    /// that the text of a deep trace grows with its number of spans, not with its depth squared.
+    pub fn to_json(&self, pretty: bool) -> String {
+        let mut out = Vec::new();
+        self.write_json(&mut out, pretty)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("JSON text is UTF-8")
+    }
+
+    /// Writes [`Report::to_json`]'s text to `out`, a piece at a time (wrap files and sockets in
+    /// a [`std::io::BufWriter`]).
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn write_json(&self, mut out: impl io::Write, pretty: bool) -> io::Result<()> {
+        json::write(&self.0, &mut out, pretty)
+    }
+
+    /// The value inside. Dropping it recurses once per level of the tree: keep deep reports
+    /// (tens of thousands of levels) as a `Report`.
+    pub fn into_value(mut self) -> Value {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl From<Value> for Report {
+    fn from(value: Value) -> Report {
+        Report(value)
+    }
+}
+
+impl Deref for Report {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        json::dismantle(std::mem::take(&mut self.0));
+    }
+}
+
+/// The compact JSON text, as `Value` displays itself.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_json(false))
+    }
+}
+
+/// The compact JSON text.
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_json(false))
+    }
+}
+
+impl PartialEq for Report {
+    fn eq(&self, other: &Report) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl PartialEq<Value> for Report {
+    fn eq(&self, other: &Value) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Report> for Value {
+    fn eq(&self, other: &Report) -> bool {
+        *self == other.0
+    }
+}
 
 /// One span being assembled from its start and stop events.
 struct Node {
@@ -65,7 +173,7 @@ struct Node {
 /// assert_eq!(report["children"][0]["info"]["finished_us"], 2500);
 /// assert_eq!(report["stats"], json!({"rpc-call": {"count": 1, "duration": 2}}));
 /// ```
-pub fn build<I>(events: I) -> Value
+pub fn build<I>(events: I) -> Report
 where
     I: IntoIterator<Item = Value>,
 {
@@ -125,11 +233,11 @@ where
         last = last.max(Some(at));
     }
     let Some(first) = first else {
-        return json!({
+        return Report(json!({
             "info": {"name": "total", "started": 0, "finished": null, "last_trace_started": null},
             "children": [],
             "stats": {},
-        });
+        }));
     };
 
     let mut stats: Map<String, Value> = Map::new();
@@ -162,7 +270,7 @@ where
     );
     report.insert("children".into(), Value::Array(tree(nodes, &index)));
     report.insert("stats".into(), Value::Object(stats));
-    Value::Object(report)
+    Report(Value::Object(report))
 }
 
 /// `name`, `trace_id`, `parent_id` and the time in microseconds of a valid event.
@@ -244,8 +352,12 @@ fn tree(nodes: Vec<Node>, index: &HashMap<String, usize>) -> Vec<Value> {
         .collect()
 }
 
+/// Levels of indentation in [`text_tree`]; deeper spans are drawn there, marked with depth.
+const MAX_TEXT_INDENT: usize = 32;
+
 /// Draws a report as an indented text tree, one span per line with its duration and
-/// where it ran: a quick look in a terminal.
+/// where it ran: a quick look in a terminal. Spans more than 32 levels down are indented as
+/// the 32nd level and start with their depth in brackets (`[40] db ...`).
 ///
 /// ```
 /// use serde_json::json;
@@ -273,7 +385,11 @@ pub fn text_tree(report: &Value) -> String {
         let field = |name: &str| info[name].as_str().unwrap_or_default();
         let micros =
             info["finished_us"].as_i64().unwrap_or(0) - info["started_us"].as_i64().unwrap_or(0);
-        out.push_str(&"  ".repeat(depth));
+        // Indentation stops at MAX_TEXT_INDENT levels; deeper lines say their depth.
+        out.push_str(&"  ".repeat(depth.min(MAX_TEXT_INDENT)));
+        if depth > MAX_TEXT_INDENT {
+            out.push_str(&format!("[{depth}] "));
+        }
         let place = match field("service") {
             "" => field("host").to_owned(),
             service => format!("{service}@{}", field("host")),

@@ -4,12 +4,15 @@
 //! an event with `info.etype` also sets `osprofiler_error:<base_id>` to `{"base_id",
 //! "timestamp"}`. Reading also finds OSProfiler's legacy `osprofiler:<base_id>*` keys.
 
+mod pipe;
+
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{Client, Commands, Connection};
 use serde_json::{Value, json};
 
+use self::pipe::Pipe;
 use super::retry::RetryQueue;
 use super::{DriverOptions, LineWriter, first_of_each_trace, only};
 use crate::Error;
@@ -48,7 +51,7 @@ struct Write {
 /// ```
 pub struct RedisDriver {
     server: Server,
-    connection: Mutex<Option<Connection>>,
+    connection: Mutex<Option<Pipe>>,
     pending: Mutex<RetryQueue<Write>>,
     lines: LineWriter,
     filter_error_trace: bool,
@@ -114,14 +117,14 @@ impl RedisDriver {
         Ok(Arc::new(RedisDriver::open(connection_string, options)?))
     }
 
-    fn connect(&self, timeout: Duration) -> redis::RedisResult<Connection> {
-        let connection = self
+    /// A connection for writing, made before `deadline`.
+    fn connect(&self, deadline: Instant) -> Result<Pipe, String> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let client = self
             .server
-            .client(timeout)?
-            .get_connection_with_timeout(timeout)?;
-        connection.set_read_timeout(Some(timeout))?;
-        connection.set_write_timeout(Some(timeout))?;
-        Ok(connection)
+            .client(timeout)
+            .map_err(|error| error.to_string())?;
+        Pipe::connect(client.get_connection_info(), deadline).map_err(|error| error.to_string())
     }
 
     /// The writes for one payload's JSON text.
@@ -129,7 +132,8 @@ impl RedisDriver {
         let mut line = String::with_capacity(json.len() + 48);
         self.lines.push(&mut line, json);
         let Some(base_id) = base_id_of(json) else {
-            return;
+            // Not an osprof payload: nowhere to store it.
+            return crate::delivery::count_failed(1);
         };
         let error_index = if self.filter_error_trace && json.contains("\"etype\"") {
             serde_json::from_str::<Value>(json).ok().filter(|event| {
@@ -147,54 +151,85 @@ impl RedisDriver {
             line,
         });
         if let Some(event) = error_index {
-            out.push(Write {
-                lpush: false,
-                key: format!("{ERRORS}{base_id}"),
-                line: json!({"base_id": base_id, "timestamp": event["timestamp"]}).to_string(),
-            });
+            // An index entry, not an event of its own: it counts for nothing in the stats.
+            out.push_events(
+                Write {
+                    lpush: false,
+                    key: format!("{ERRORS}{base_id}"),
+                    line: json!({"base_id": base_id, "timestamp": event["timestamp"]}).to_string(),
+                },
+                0,
+            );
         }
     }
 
-    /// Writes what is pending, in pipelines; stops at the first failure, keeping the rest.
-    fn write_pending(&self) {
+    /// Writes what is pending, in pipelines, within one socket timeout for the whole attempt
+    /// (connecting included); stops at the first failure, keeping the rest. After a failure
+    /// the next attempt waits a moment, unless `now` (a flush) asks for one at once.
+    fn write_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.items().is_empty() {
+        if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
+        let deadline = Instant::now() + self.socket_timeout;
         let mut slot = self
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut replies = Vec::new();
         while !pending.items().is_empty() {
-            let connection = match slot.as_mut() {
-                Some(connection) => connection,
-                None => match self.connect(self.socket_timeout) {
-                    Ok(connection) => slot.insert(connection),
+            let pipe = match slot.as_mut() {
+                Some(pipe) => pipe,
+                None => match self.connect(deadline) {
+                    Ok(pipe) => slot.insert(pipe),
                     Err(error) => return pending.failed("redis", &error),
                 },
             };
-            let count = pending.items().len().min(PIPELINE_LEN);
-            let mut pipeline = redis::pipe();
-            for write in pending.items().iter().take(count) {
-                let command = if write.lpush { "LPUSH" } else { "SET" };
-                pipeline
-                    .cmd(command)
-                    .arg(&write.key)
-                    .arg(&write.line)
-                    .ignore();
-            }
-            match pipeline.exec(connection) {
-                Ok(()) => pending.written(count),
-                Err(error) => {
-                    *slot = None;
-                    return pending.failed("redis", &error);
+            let commands: Vec<[&[u8]; 3]> = pending
+                .items()
+                .iter()
+                .take(PIPELINE_LEN)
+                .map(|write| {
+                    let command: &[u8] = if write.lpush { b"LPUSH" } else { b"SET" };
+                    [command, write.key.as_bytes(), write.line.as_bytes()]
+                })
+                .collect();
+            replies.clear();
+            let sent = pipe.exec(commands.iter().map(|c| &c[..]), deadline, &mut replies);
+            drop(commands);
+            for reply in replies.drain(..) {
+                match reply {
+                    Ok(()) => pending.written(1),
+                    // The value cannot be stored there (a key of another type): never will.
+                    Err(error) if error.starts_with("WRONGTYPE") || error.starts_with("ERR") => {
+                        pending.rejected("redis", &error);
+                    }
+                    // The server cannot store now (loading, read-only replica, out of memory).
+                    Err(error) => {
+                        *slot = None;
+                        return pending.failed("redis", &error);
+                    }
                 }
+            }
+            if let Err(error) = sent {
+                // Replies may still be on their way: this connection is out of step.
+                *slot = None;
+                return pending.failed("redis", &error);
             }
         }
     }
 
     fn reader(&self) -> Result<Connection, Error> {
-        self.connect(READ_TIMEOUT).map_err(read_error)
+        let connection = self
+            .server
+            .client(READ_TIMEOUT)
+            .and_then(|client| client.get_connection_with_timeout(READ_TIMEOUT))
+            .map_err(read_error)?;
+        connection
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .and_then(|()| connection.set_write_timeout(Some(READ_TIMEOUT)))
+            .map_err(read_error)?;
+        Ok(connection)
     }
 }
 
@@ -291,7 +326,7 @@ impl Driver for RedisDriver {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             self.writes_for(&payload.to_string(), &mut pending);
         }
-        self.write_pending();
+        self.write_pending(false);
         Ok(())
     }
 
@@ -302,16 +337,16 @@ impl Driver for RedisDriver {
                 self.writes_for(json, &mut pending);
             }
         }
-        self.write_pending();
+        self.write_pending(false);
         Ok(())
     }
 
     fn flush(&self) -> Result<(), Error> {
-        self.write_pending();
+        self.write_pending(true);
         Ok(())
     }
 
-    fn get_report(&self, base_id: &str) -> Result<Value, Error> {
+    fn get_report(&self, base_id: &str) -> Result<crate::report::Report, Error> {
         let mut connection = self.reader()?;
         let mut texts = Vec::new();
         for key in keys(&mut connection, &format!("{LEGACY_EVENTS}{base_id}*"))? {
@@ -356,6 +391,10 @@ impl Driver for RedisDriver {
             texts.extend(text);
         }
         Ok(first_of_each_trace(parse(texts)))
+    }
+
+    fn holds_events(&self) -> bool {
+        true
     }
 
     fn name(&self) -> &'static str {
