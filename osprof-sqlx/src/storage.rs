@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use osprof_core::Error;
-use osprof_core::drivers::{DriverOptions, RetryQueue};
+use osprof_core::drivers::{Attempt, DriverOptions, RetryQueue};
 use osprof_core::notifier::{Batch, Driver};
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -213,22 +213,26 @@ impl SqlStorage {
         });
     }
 
-    /// Writes what is pending within one socket timeout for the whole attempt (connecting
-    /// included); stops at the first failure, keeping the rest. After a failure the next
-    /// attempt waits a moment, unless `now` (a flush) asks for one at once. A timed-out
-    /// insert is rolled back with its transaction, so it is not stored twice.
+    /// Writes what is pending, each attempt within one socket timeout as a whole
+    /// (connecting included; see [`Attempt`]); stops at the first failure, keeping the rest.
+    /// After a failure the next attempt waits a moment, unless `now` (a flush) asks for one
+    /// at once.
     fn write_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
-        let deadline = tokio::time::Instant::now() + self.attempt_timeout;
+        let mut attempt = Attempt::new(self.attempt_timeout, now);
         while !pending.items().is_empty() {
+            let Some(deadline) = attempt.next_batch() else {
+                return;
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
             let count = pending.items().len().min(ROWS_PER_INSERT);
             let rows: Vec<Row9> = pending.items().iter().take(count).cloned().collect();
             let written = self
                 .runtime
-                .block_on(async { tokio::time::timeout_at(deadline, self.insert(&rows)).await });
+                .block_on(async { self.insert(&rows, deadline).await });
             match written {
                 Ok(Ok(())) => pending.written(count),
                 // The server refused the rows' content: store them one by one, so that only
@@ -257,9 +261,9 @@ impl SqlStorage {
             let Some(row) = pending.items().front().cloned() else {
                 break;
             };
-            let written = self.runtime.block_on(async {
-                tokio::time::timeout_at(deadline, self.insert(std::slice::from_ref(&row))).await
-            });
+            let written = self
+                .runtime
+                .block_on(async { self.insert(std::slice::from_ref(&row), deadline).await });
             match written {
                 Ok(Ok(())) => pending.written(1),
                 Ok(Err(error)) if refused_for_content(&error) => pending.rejected("sql", &error),
@@ -276,7 +280,13 @@ impl SqlStorage {
         true
     }
 
-    async fn insert(&self, rows: &[Row9]) -> Result<(), sqlx::Error> {
+    /// Inserts `rows` in one transaction before `deadline`: `Err` when it ran out, else
+    /// what the server said.
+    async fn insert(
+        &self,
+        rows: &[Row9],
+        deadline: tokio::time::Instant,
+    ) -> Result<Result<(), sqlx::Error>, tokio::time::error::Elapsed> {
         let timestamp = match self.dialect {
             Dialect::Sqlite => "{}",
             Dialect::Postgres => "CAST({} AS TIMESTAMP)",
@@ -320,9 +330,22 @@ impl SqlStorage {
                 .bind(row.name.clone())
                 .bind(row.data.clone());
         }
-        let mut transaction = self.pool.begin().await?;
-        query.execute(&mut *transaction).await?;
-        transaction.commit().await
+        let mut connection = match tokio::time::timeout_at(deadline, self.pool.acquire()).await? {
+            Ok(connection) => connection,
+            Err(error) => return Ok(Err(error)),
+        };
+        let written = tokio::time::timeout_at(deadline, async {
+            let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
+            query.execute(&mut *transaction).await?;
+            transaction.commit().await
+        })
+        .await;
+        if written.is_err() {
+            // Out of step with the server: closed, so that the transaction it may have left
+            // open there is rolled back, not committed by the next attempt's statements.
+            connection.close_on_drop();
+        }
+        written
     }
 
     /// The payloads selected by `sql` (one text column, `data`), with `argument` bound.

@@ -10,6 +10,9 @@
 //! its one shown argument, so the checker can map each recorded span back to the plan.
 //!
 //! Used by the seeded test in `tests/trace_integrity.rs` and the `soak` binary.
+//! [`hung_store`] serves the tests of stores that hang (`tests/hung_*.rs`).
+
+pub mod hung_store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

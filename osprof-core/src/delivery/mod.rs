@@ -156,6 +156,7 @@ pub(crate) fn count_held(events: u64) {
 }
 
 /// Held events that go on held in another form (an OTLP start joined with its stop).
+#[cfg(feature = "otlp")]
 pub(crate) fn count_released(events: u64) {
     SHARED.held.fetch_sub(events, Ordering::Relaxed);
 }

@@ -8,8 +8,9 @@
 //! keeps it until a consumer (Ceilometer, `osprofiler trace show`) reads it.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
@@ -18,7 +19,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
-use super::retry::RetryQueue;
+use super::retry::{Attempt, RetryQueue};
 use super::{DriverOptions, LineWriter};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
@@ -29,8 +30,10 @@ const EXCHANGE: &str = "openstack";
 const ROUTING_KEY: &str = "profiler.info";
 /// The broker `messaging://` means when no transport URL is configured.
 const DEFAULT_BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-/// Messages published before waiting for the broker's confirmations.
+/// Messages published before waiting for the broker's confirmations, at most.
 const CONFIRM_EVERY: usize = 2048;
+/// Messages in the first confirm batch, before the broker's pace is known.
+const FIRST_BATCH: usize = 256;
 
 /// Publishes each event as an oslo.messaging notification (see the module docs), with
 /// publisher confirms, from the delivery thread. While the broker is away, events are held
@@ -55,6 +58,8 @@ pub struct AmqpDriver {
     publisher_id: String,
     event_type: String,
     socket_timeout: Duration,
+    /// Messages per confirm batch: what the broker confirms well within the timeout.
+    batch_size: AtomicUsize,
 }
 
 impl std::fmt::Debug for AmqpDriver {
@@ -116,6 +121,7 @@ impl AmqpDriver {
             publisher_id: host.to_owned(),
             event_type: format!("profiler.{}", options.service),
             socket_timeout: options.socket_timeout,
+            batch_size: AtomicUsize::new(FIRST_BATCH),
         })
     }
 
@@ -210,25 +216,35 @@ impl AmqpDriver {
         Ok(())
     }
 
-    /// Publishes what is pending within one socket timeout for the whole attempt
-    /// (connecting and confirmations included); stops at the first failure, keeping the
-    /// rest. After a failure the next attempt waits a moment, unless `now` (a flush) asks
-    /// for one at once.
+    /// Publishes what is pending, each attempt within one socket timeout as a whole
+    /// (connecting and confirmations included; see [`Attempt`]); stops at the first
+    /// failure, keeping the rest. After a failure the next attempt waits a moment, unless
+    /// `now` (a flush) asks for one at once. Batches are sized to what the broker confirms
+    /// well within the timeout: halved after a timeout, doubled after a confirm within an
+    /// eighth of it. A message sent again after a timeout keeps its `message_id`.
     fn publish_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
-        let deadline = std::time::Instant::now() + self.socket_timeout;
-        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        let mut attempt = Attempt::new(self.socket_timeout, now);
+        let left = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
         let mut slot = self.channel.lock().unwrap_or_else(PoisonError::into_inner);
         while !pending.items().is_empty() {
+            let Some(deadline) = attempt.next_batch() else {
+                return;
+            };
             if slot.is_none() {
                 // The timer is made inside the runtime: it needs its clock.
-                let connect =
-                    async { tokio::time::timeout(left(), Self::connect(&self.broker)).await };
+                let connect = async {
+                    tokio::time::timeout(left(deadline), Self::connect(&self.broker)).await
+                };
                 match self.runtime.block_on(connect) {
-                    Ok(Ok(connected)) => *slot = Some(connected),
+                    Ok(Ok(connected)) => {
+                        *slot = Some(connected);
+                        // Publish only with enough of the attempt left.
+                        continue;
+                    }
                     Ok(Err(error)) => return pending.failed("amqp", &error),
                     Err(_) => return pending.failed("amqp", &"timed out connecting"),
                 }
@@ -236,18 +252,28 @@ impl AmqpDriver {
             let Some((_, channel)) = slot.as_ref() else {
                 return;
             };
-            let count = pending.items().len().min(CONFIRM_EVERY);
+            let size = self.batch_size.load(Ordering::Relaxed);
+            let count = pending.items().len().min(size);
             let batch: Vec<String> = pending.items().iter().take(count).cloned().collect();
-            let publish =
-                async { tokio::time::timeout(left(), Self::publish(channel, &batch)).await };
+            let started = Instant::now();
+            let publish = async {
+                tokio::time::timeout(left(deadline), Self::publish(channel, &batch)).await
+            };
             match self.runtime.block_on(publish) {
-                Ok(Ok(())) => pending.written(count),
+                Ok(Ok(())) => {
+                    pending.written(count);
+                    if count == size && started.elapsed() < self.socket_timeout / 8 {
+                        self.batch_size
+                            .store((size * 2).min(CONFIRM_EVERY), Ordering::Relaxed);
+                    }
+                }
                 Ok(Err(error)) => {
                     *slot = None;
                     return pending.failed("amqp", &error);
                 }
                 Err(_) => {
                     // Messages may have reached the broker unconfirmed: they are sent again.
+                    self.batch_size.store((size / 2).max(1), Ordering::Relaxed);
                     *slot = None;
                     return pending.failed("amqp", &"timed out waiting for confirmations");
                 }

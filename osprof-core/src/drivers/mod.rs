@@ -38,7 +38,7 @@ pub use file::FileDriver;
 pub use otlp::OtlpDriver;
 #[cfg(feature = "redis")]
 pub use redis::RedisDriver;
-pub use retry::RetryQueue;
+pub use retry::{Attempt, RetryQueue};
 
 use crate::Error;
 use crate::notifier::Driver;

@@ -195,3 +195,52 @@ impl<T> Drop for RetryQueue<T> {
         crate::delivery::count_dropped_from_held(events);
     }
 }
+
+/// The time budget of a driver's writes in one delivery round: each attempt, as a whole,
+/// ends by its deadline, one socket timeout after it began. A round stops starting batches
+/// once half of the attempt's time is spent (the rest waits for the next round, which is not
+/// a failure), except in a flush, which starts a new attempt instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use osprof_core::drivers::Attempt;
+///
+/// let mut attempt = Attempt::new(Duration::from_millis(100), false);
+/// let deadline = attempt.next_batch().expect("a fresh attempt has its whole time");
+/// assert!(deadline <= std::time::Instant::now() + Duration::from_millis(100));
+/// ```
+#[derive(Debug)]
+pub struct Attempt {
+    timeout: Duration,
+    deadline: Instant,
+    flushing: bool,
+}
+
+impl Attempt {
+    /// An attempt that begins now; `flushing` when a flush waits for everything queued.
+    pub fn new(timeout: Duration, flushing: bool) -> Attempt {
+        Attempt {
+            timeout,
+            deadline: Instant::now() + timeout,
+            flushing,
+        }
+    }
+
+    /// The deadline by which the next batch must be done, or `None` when the round should
+    /// stop here and leave the rest queued.
+    pub fn next_batch(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        if self.deadline.saturating_duration_since(now) < self.timeout / 2 {
+            if !self.flushing {
+                return None;
+            }
+            self.deadline = now + self.timeout;
+        }
+        Some(self.deadline)
+    }
+
+    /// The deadline of the attempt under way.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}

@@ -13,7 +13,7 @@ use redis::{Client, Commands, Connection};
 use serde_json::{Value, json};
 
 use self::pipe::Pipe;
-use super::retry::RetryQueue;
+use super::retry::{Attempt, RetryQueue};
 use super::{DriverOptions, LineWriter, first_of_each_trace, only};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
@@ -163,21 +163,25 @@ impl RedisDriver {
         }
     }
 
-    /// Writes what is pending, in pipelines, within one socket timeout for the whole attempt
-    /// (connecting included); stops at the first failure, keeping the rest. After a failure
-    /// the next attempt waits a moment, unless `now` (a flush) asks for one at once.
+    /// Writes what is pending, in pipelines, each attempt within one socket timeout as a
+    /// whole (connecting included; see [`Attempt`]); stops at the first failure, keeping the
+    /// rest. After a failure the next attempt waits a moment, unless `now` (a flush) asks for
+    /// one at once.
     fn write_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
-        let deadline = Instant::now() + self.socket_timeout;
+        let mut attempt = Attempt::new(self.socket_timeout, now);
         let mut slot = self
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut replies = Vec::new();
         while !pending.items().is_empty() {
+            let Some(deadline) = attempt.next_batch() else {
+                return;
+            };
             let pipe = match slot.as_mut() {
                 Some(pipe) => pipe,
                 None => match self.connect(deadline) {
