@@ -10,9 +10,11 @@
 //! its one shown argument, so the checker can map each recorded span back to the plan.
 //!
 //! Used by the seeded test in `tests/trace_integrity.rs` and the `soak` binary.
-//! [`hung_store`] serves the tests of stores that hang (`tests/hung_*.rs`).
+//! [`hung_store`] serves the tests of stores that hang (`tests/hung_*.rs`), and
+//! [`otlp_receiver`] those of the `otlp://` driver.
 
 pub mod hung_store;
+pub mod otlp_receiver;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

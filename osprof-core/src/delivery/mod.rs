@@ -145,7 +145,8 @@ pub(crate) fn count_dropped(events: u64) {
     SHARED.dropped.fetch_add(events, Ordering::Relaxed);
 }
 
-/// Events a driver was handed and its store refused.
+/// Events a driver was handed and cannot store anywhere (not osprof payloads).
+#[cfg(feature = "redis")]
 pub(crate) fn count_failed(events: u64) {
     SHARED.failed.fetch_add(events, Ordering::Relaxed);
 }

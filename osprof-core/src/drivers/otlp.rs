@@ -6,7 +6,9 @@
 //! is what goes wrong under concurrency), so parents come straight from the events' ids.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -19,7 +21,7 @@ use serde_json::Value;
 use sha2::Digest;
 
 use super::DriverOptions;
-use super::retry::RetryQueue;
+use super::retry::{Attempt, RetryQueue};
 use crate::Error;
 use crate::delivery::parse_micros;
 use crate::notifier::{Batch, Driver};
@@ -60,6 +62,11 @@ pub struct OtlpDriver {
     resource: Resource,
     open: Mutex<HashMap<String, Open>>,
     pending: Mutex<RetryQueue<Span>>,
+    socket_timeout: Duration,
+    /// Set by a failed export: the next attempt first sends an empty request, so that spans
+    /// are not sent to a collector that takes requests and answers nothing (to be processed
+    /// when it wakes, and then sent again).
+    probe_first: AtomicBool,
 }
 
 impl std::fmt::Debug for OtlpDriver {
@@ -100,8 +107,6 @@ impl OtlpDriver {
             });
         }
         let agent = ureq::Agent::config_builder()
-            // One request, connecting included, is one attempt: bounded by the socket timeout.
-            .timeout_global(Some(options.socket_timeout))
             .http_status_as_error(true)
             .build()
             .new_agent();
@@ -126,6 +131,8 @@ impl OtlpDriver {
             endpoint,
             agent,
             resource,
+            socket_timeout: options.socket_timeout,
+            probe_first: AtomicBool::new(false),
             open: Mutex::new(HashMap::new()),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
         })
@@ -210,48 +217,64 @@ impl OtlpDriver {
         }
     }
 
-    /// Exports what is pending; stops at the first failure, keeping the rest. After a
-    /// failure the next attempt waits a moment, unless `now` (a flush) asks for one at once.
+    /// Exports what is pending, each attempt within one socket timeout as a whole
+    /// (connecting included; see [`Attempt`]); stops at the first failure, keeping the rest.
+    /// After a failure the next attempt waits a moment, unless `now` (a flush) asks for one
+    /// at once.
     fn export_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if !(pending.due() || now && !pending.items().is_empty()) {
             return;
         }
+        let mut attempt = Attempt::new(self.socket_timeout, now);
         while !pending.items().is_empty() {
-            let count = pending.items().len().min(SPANS_PER_REQUEST);
-            let request = ExportTraceServiceRequest {
-                resource_spans: vec![ResourceSpans {
-                    resource: Some(self.resource.clone()),
-                    scope_spans: vec![ScopeSpans {
-                        scope: Some(InstrumentationScope {
-                            name: "osprof".into(),
-                            version: env!("CARGO_PKG_VERSION").into(),
-                            ..InstrumentationScope::default()
-                        }),
-                        spans: pending.items().iter().take(count).cloned().collect(),
-                        schema_url: String::new(),
-                    }],
-                    schema_url: String::new(),
-                }],
+            let Some(deadline) = attempt.next_batch() else {
+                return;
             };
-            let sent = self
-                .agent
-                .post(&self.endpoint)
-                .header("content-type", "application/x-protobuf")
-                .send(&request.encode_to_vec()[..]);
-            match sent {
-                Ok(_) => pending.written(count),
-                Err(error) => return pending.failed("otlp", &error),
+            if self.probe_first.load(Ordering::Relaxed) {
+                if let Err(error) = self.export(Vec::new(), deadline) {
+                    return pending.failed("otlp", &error);
+                }
+                self.probe_first.store(false, Ordering::Relaxed);
+                continue;
+            }
+            let count = pending.items().len().min(SPANS_PER_REQUEST);
+            let spans = pending.items().iter().take(count).cloned().collect();
+            match self.export(spans, deadline) {
+                Ok(()) => pending.written(count),
+                Err(error) => {
+                    self.probe_first.store(true, Ordering::Relaxed);
+                    return pending.failed("otlp", &error);
+                }
             }
         }
     }
-}
 
-impl Drop for OtlpDriver {
-    fn drop(&mut self) {
-        // Starts still waiting for their stop are let go with the driver.
-        let waiting = self.open.get_mut().map_or(0, |open| open.len());
-        crate::delivery::count_dropped_from_held(waiting as u64);
+    /// Sends one export request of `spans`, before `deadline`.
+    fn export(&self, spans: Vec<Span>, deadline: Instant) -> Result<(), ureq::Error> {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(self.resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: "osprof".into(),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        ..InstrumentationScope::default()
+                    }),
+                    spans,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        };
+        self.agent
+            .post(&self.endpoint)
+            .config()
+            .timeout_global(Some(deadline.saturating_duration_since(Instant::now())))
+            .build()
+            .header("content-type", "application/x-protobuf")
+            .send(&request.encode_to_vec()[..])
+            .map(drop)
     }
 }
 

@@ -119,10 +119,9 @@ impl RedisDriver {
 
     /// A connection for writing, made before `deadline`.
     fn connect(&self, deadline: Instant) -> Result<Pipe, String> {
-        let timeout = deadline.saturating_duration_since(Instant::now());
         let client = self
             .server
-            .client(timeout)
+            .client(deadline)
             .map_err(|error| error.to_string())?;
         Pipe::connect(client.get_connection_info(), deadline).map_err(|error| error.to_string())
     }
@@ -226,7 +225,7 @@ impl RedisDriver {
     fn reader(&self) -> Result<Connection, Error> {
         let connection = self
             .server
-            .client(READ_TIMEOUT)
+            .client(Instant::now() + READ_TIMEOUT)
             .and_then(|client| client.get_connection_with_timeout(READ_TIMEOUT))
             .map_err(read_error)?;
         connection
@@ -248,8 +247,19 @@ enum Server {
 
 impl Server {
     /// A client for the server; for Sentinel, the current master's, from the first
-    /// Sentinel that answers.
-    fn client(&self, timeout: Duration) -> redis::RedisResult<Client> {
+    /// Sentinel that answers before `deadline`.
+    fn client(&self, deadline: Instant) -> redis::RedisResult<Client> {
+        let left = || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "no Sentinel answered within the socket timeout",
+                )))
+            } else {
+                Ok(left)
+            }
+        };
         match self {
             Server::Direct(client) => Ok(client.clone()),
             Server::Sentinel {
@@ -258,16 +268,15 @@ impl Server {
             } => {
                 let mut last_error = None;
                 for sentinel in sentinels {
-                    let master =
-                        sentinel
-                            .get_connection_with_timeout(timeout)
-                            .and_then(|mut connection| {
-                                connection.set_read_timeout(Some(timeout))?;
-                                redis::cmd("SENTINEL")
-                                    .arg("get-master-addr-by-name")
-                                    .arg(service_name)
-                                    .query::<Option<(String, u16)>>(&mut connection)
-                            });
+                    let master = left()
+                        .and_then(|timeout| sentinel.get_connection_with_timeout(timeout))
+                        .and_then(|mut connection| {
+                            connection.set_read_timeout(Some(left()?))?;
+                            redis::cmd("SENTINEL")
+                                .arg("get-master-addr-by-name")
+                                .arg(service_name)
+                                .query::<Option<(String, u16)>>(&mut connection)
+                        });
                     match master {
                         Ok(Some((host, port))) => {
                             return Client::open(format!("redis://{host}:{port}"));

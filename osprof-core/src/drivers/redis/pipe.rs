@@ -28,7 +28,10 @@ enum Stream {
 pub(super) type Reply = Result<(), String>;
 
 impl Pipe {
-    /// Connects, authenticates and selects the database, all before `deadline`.
+    /// Connects, authenticates, selects the database and sees the server answer a `PING`,
+    /// all before `deadline`. The answer matters: a server that takes connections and
+    /// answers nothing is found here, before a pipeline of events is sent to it, to be run
+    /// when the server wakes and then sent again.
     pub(super) fn connect(info: &ConnectionInfo, deadline: Instant) -> io::Result<Pipe> {
         let stream = match info.addr() {
             ConnectionAddr::Tcp(host, port) => {
@@ -76,6 +79,7 @@ impl Pipe {
         if settings.db() != 0 {
             hello.push(vec![b"SELECT", db.as_bytes()]);
         }
+        hello.push(vec![b"PING"]);
         let mut replies = Vec::new();
         pipe.exec(hello.iter().map(Vec::as_slice), deadline, &mut replies)?;
         if let Some(Err(error)) = replies.into_iter().find(Result::is_err) {
