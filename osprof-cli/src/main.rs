@@ -1,5 +1,5 @@
 //! `osprof`: shows a stored trace as JSON, Graphviz DOT or an HTML page, and lists stored traces
-//! (SPEC §7), from any driver that reads back or from a saved report file.
+//! as OSProfiler's `osprofiler trace` does, from any driver that reads back or from a saved report file.
 
 #![forbid(unsafe_code)]
 
@@ -44,7 +44,9 @@ enum TraceCommand {
 
 #[derive(Debug, Args)]
 struct Store {
-    /// Where traces are stored, e.g. file:///var/log/osprof.jsonl or redis://127.0.0.1:6379.
+    /// Where traces are stored: file:///var/log/osprof.jsonl, redis://127.0.0.1:6379,
+    /// redissentinel://host:26379, sqlite:///path/traces.db, postgresql://user@host/db or
+    /// mysql://user@host/db.
     #[arg(long, value_name = "CS", env = "OSPROF_CONNECTION_STRING")]
     connection_string: Option<String>,
 }
@@ -80,6 +82,9 @@ struct Format {
     /// and each span's payloads.
     #[arg(long, group = "format")]
     html: bool,
+    /// The span tree as indented text, one span per line with its duration.
+    #[arg(long, group = "format")]
+    text: bool,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +123,7 @@ enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    osprof_sqlx::register_drivers();
     let outcome = match cli.command {
         Command::Trace(TraceCommand::Show(show)) => show_trace(&show),
         Command::Trace(TraceCommand::List(list)) => list_traces(&list),
@@ -144,6 +150,7 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
             Failure::Store(format!("{} is not a saved report: {error}", path.display()))
         })?
     } else {
+        check_trace_id(&show.trace)?;
         show.store
             .driver()?
             .get_report(&show.trace)
@@ -151,7 +158,7 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
     };
     if report["children"].as_array().is_none_or(Vec::is_empty) {
         return Err(Failure::NotFound(format!(
-            "Trace with UUID {} not found. Please check the HMAC key used in the command.",
+            "Trace with UUID {} not found. Please check the trace id and the connection string.",
             show.trace
         )));
     }
@@ -159,11 +166,32 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
         report.to_json(true)
     } else if show.format.html {
         osprof_core::report::to_html(&report)
+    } else if show.format.text {
+        let mut tree = osprof_core::report::text_tree(&report);
+        tree.pop(); // the newline pushed below ends the last line
+        tree
     } else {
         dot::render(&report)
     };
     output.push('\n');
     write_output(show.out.as_ref(), &output)
+}
+
+/// Refuses what cannot be a trace id before it reaches a store, where characters such as
+/// `*` or `?` would be patterns.
+fn check_trace_id(id: &str) -> Result<(), Failure> {
+    let valid = !id.is_empty()
+        && id.len() <= 255
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!(
+            "`{id}` is neither a trace id (a UUID, or up to 255 letters, digits, `-`, `_`, `.` and `:`) nor a saved report file"
+        )))
+    }
 }
 
 fn list_traces(list: &List) -> Result<(), Failure> {

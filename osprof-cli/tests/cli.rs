@@ -177,7 +177,7 @@ fn errors_have_exit_codes_and_messages_a_script_can_rely_on() {
     assert_eq!(
         stderr(&not_found),
         format!(
-            "osprof: Trace with UUID {missing} not found. Please check the HMAC key used in the command.\n"
+            "osprof: Trace with UUID {missing} not found. Please check the trace id and the connection string.\n"
         )
     );
 
@@ -259,4 +259,85 @@ fn shows_a_trace_that_python_osprofiler_wrote_to_redis() {
         (&json!("wsgi"), &json!("api"))
     );
     assert_eq!(wsgi["children"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn text_prints_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let text = stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--text",
+        "--connection-string",
+        &store,
+    ]));
+    assert_eq!(
+        text,
+        "wsgi  5.000 ms  (api@vm)\n  db \"quoted\"  2.000 ms  (api@vm)  error: IntegrityError\n"
+    );
+}
+
+#[test]
+fn what_cannot_be_a_trace_id_never_reaches_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    for id in ["*", "4e3e*", "a?b", "[ab]", "", &"x".repeat(256)] {
+        let shown = osprof(&["trace", "show", id, "--json", "--connection-string", &store]);
+        assert_eq!(shown.status.code(), Some(2), "{id}");
+        assert!(
+            stderr(&shown).contains("is neither a trace id"),
+            "{id}: {}",
+            stderr(&shown)
+        );
+    }
+}
+
+/// SQL stores, written through the library and read by the binary: SQLite, and the
+/// machine's PostgreSQL.
+#[test]
+fn sql_stores_are_read() {
+    osprof_sqlx::register_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("traces.db").display());
+    for store in [sqlite.as_str(), "postgresql://postgres@127.0.0.1:5432/test"] {
+        let driver =
+            osprof_core::notifier::try_create(store, &DriverOptions::new("nova", "api")).unwrap();
+        let base = uuid::Uuid::new_v4().to_string();
+        for payload in [
+            event("wsgi-start", &base, "w", &base, 0, json!({"host": "vm"})),
+            event("wsgi-stop", &base, "w", &base, 2_000, json!({"host": "vm"})),
+        ] {
+            driver.notify(&payload).unwrap();
+        }
+        driver.flush().unwrap();
+        let text = stdout(&osprof(&[
+            "trace",
+            "show",
+            &base,
+            "--text",
+            "--connection-string",
+            store,
+        ]));
+        assert_eq!(text, "wsgi  2.000 ms  (api@vm)\n", "{store}");
+        let list = stdout(&osprof(&["trace", "list", "--connection-string", store]));
+        assert!(list.contains(&base), "{store}: {list}");
+    }
+}
+
+#[test]
+fn a_store_that_cannot_be_read_says_why() {
+    let unreadable = osprof(&[
+        "trace",
+        "list",
+        "--connection-string",
+        "amqp://guest:guest@127.0.0.1:5672/%2f",
+    ]);
+    assert_eq!(unreadable.status.code(), Some(1));
+    assert!(
+        stderr(&unreadable).contains("use a storage driver"),
+        "{}",
+        stderr(&unreadable)
+    );
 }

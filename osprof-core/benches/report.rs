@@ -1,4 +1,4 @@
-//! Building the report of a 100k-span trace (SPEC §5): one request whose 1,000 calls each
+//! Building the report of a 100k-span trace (OSProfiler's report format): one request whose 1,000 calls each
 //! make 99 queries, every span with its start and stop event.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function

@@ -1,4 +1,4 @@
-//! Configuration (SPEC §6): OSProfiler's `[profiler]` options, from TOML and `OSPROF_*`
+//! Configuration: OSProfiler's `[profiler]` options, from TOML and `OSPROF_*`
 //! environment variables, and `init_from_conf`, which applies them at start-up.
 //!
 //! ```
@@ -39,12 +39,14 @@ pub struct ProfilerConfig {
     /// Whether SQL queries become `db` spans (OSProfiler's `trace_sqlalchemy`, accepted as an
     /// alias). Default false. Switchable at run time with [`set_trace_sql`].
     pub trace_sql: bool,
-    /// Whether outgoing HTTP requests become spans. Default false.
+    /// Whether outgoing HTTP requests through a traced client become spans and carry trace
+    /// headers. Default false. Switchable at run time with [`set_trace_requests`].
     pub trace_requests: bool,
     /// The keys that may start a trace here, tried in order (comma-separated in text).
     /// Default `["SECRET_KEY"]`.
     pub hmac_keys: Vec<String>,
-    /// Where events go (SPEC §5). Default `messaging://`.
+    /// Where events go, as a connection string (see [`crate::notifier::try_create`]).
+    /// Default `messaging://`.
     pub connection_string: String,
     /// Keep an index of traces with errors. Default false.
     pub filter_error_trace: bool,
@@ -399,7 +401,10 @@ impl ProfilerConfig {
     }
 }
 
-static TRACE_SQL: AtomicBool = AtomicBool::new(false);
+// A pool or client the user wrapped traces until a configuration says otherwise: the
+// wrapping is the opt-in, as OSProfiler's wrapped sessions are.
+static TRACE_SQL: AtomicBool = AtomicBool::new(true);
+static TRACE_REQUESTS: AtomicBool = AtomicBool::new(true);
 
 /// Switches SQL tracing on or off at run time, for every traced pool in the process.
 ///
@@ -413,22 +418,50 @@ pub fn set_trace_sql(enabled: bool) {
     TRACE_SQL.store(enabled, Ordering::Relaxed);
 }
 
-/// Whether SQL queries become spans (off until [`set_trace_sql`] or [`init_from_conf`]).
+/// Whether queries through a traced pool become spans while a trace is active: on until
+/// [`set_trace_sql`] or [`init_from_conf`] (which applies the `trace_sql` option, default
+/// false, as OSProfiler's `trace_sqlalchemy`) says otherwise.
 ///
 /// ```
 /// // What a database integration checks before making a `db` span.
 /// let record = osprof_core::config::trace_sql() && osprof_core::is_active();
-/// assert!(!record, "off by default, and no trace is active");
+/// assert!(osprof_core::config::trace_sql(), "a wrapped pool traces by default");
+/// assert!(!record, "but only while a trace is active");
 /// ```
 #[inline]
 pub fn trace_sql() -> bool {
     TRACE_SQL.load(Ordering::Relaxed)
 }
 
+/// Switches HTTP client tracing (spans and trace headers of outgoing requests) on or off at
+/// run time, for every traced client in the process.
+///
+/// ```
+/// osprof_core::config::set_trace_requests(false);
+/// assert!(!osprof_core::config::trace_requests());
+/// osprof_core::config::set_trace_requests(true);
+/// ```
+pub fn set_trace_requests(enabled: bool) {
+    TRACE_REQUESTS.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether outgoing requests through a traced client become spans and carry trace headers
+/// while a trace is active: on until [`set_trace_requests`] or [`init_from_conf`] (which
+/// applies the `trace_requests` option, default false, as OSProfiler's) says otherwise.
+///
+/// ```
+/// assert!(osprof_core::config::trace_requests(), "a wrapped client traces by default");
+/// ```
+#[inline]
+pub fn trace_requests() -> bool {
+    TRACE_REQUESTS.load(Ordering::Relaxed)
+}
+
 /// Applies `config` at start-up, as OSProfiler's `init_from_conf`: when enabled, creates the
 /// driver from the connection string (a driver that cannot start is logged and replaced by
-/// a sink that counts every event as failed), installs it, enables trace headers with the keys, and sets the SQL
-/// switch; when not, disables trace headers. `host` replaces the machine's hostname in
+/// a sink that counts every event as failed), installs it and enables trace headers with
+/// the keys; when not, disables trace headers. Either way it sets the SQL and HTTP client
+/// switches from `trace_sql` and `trace_requests`. `host` replaces the machine's hostname in
 /// payloads when given (call this before any trace starts).
 ///
 /// ```
@@ -445,6 +478,8 @@ pub fn trace_sql() -> bool {
 /// # std::fs::remove_file(path).unwrap();
 /// ```
 pub fn init_from_conf(config: &ProfilerConfig, project: &str, service: &str, host: Option<&str>) {
+    set_trace_sql(config.trace_sql);
+    set_trace_requests(config.trace_requests);
     if !config.enabled {
         web::disable();
         return;
@@ -463,5 +498,4 @@ pub fn init_from_conf(config: &ProfilerConfig, project: &str, service: &str, hos
     );
     notifier::set_shared(driver);
     web::enable(config.hmac_keys.iter().cloned());
-    set_trace_sql(config.trace_sql);
 }

@@ -24,11 +24,19 @@ pub enum Error {
         /// What was asked of it.
         operation: &'static str,
     },
-    /// No driver handles this connection string's scheme (SPEC §5's wording).
+    /// No driver handles this connection string's scheme (OSProfiler's wording).
     #[error("Driver not found for connection string: {connection_string}")]
     DriverNotFound {
         /// The connection string as given.
         connection_string: String,
+    },
+    /// A scheme osprof knows, whose driver this build leaves out.
+    #[error("the {scheme}:// driver is not built in: {remedy}")]
+    NotBuiltIn {
+        /// The connection string's scheme.
+        scheme: &'static str,
+        /// How to build it in.
+        remedy: &'static str,
     },
     /// The driver's storage or transport failed.
     #[error("{driver} driver: {message}")]

@@ -24,7 +24,7 @@ use crate::delivery::PayloadBuilder;
 use crate::record::Event;
 pub use crate::record::{DeliveryOptions, Overflow};
 
-/// Where trace events go, and where stored traces come back from (SPEC §5).
+/// Where trace events go, and where stored traces come back from, as OSProfiler's drivers.
 ///
 /// Only [`notify`](Driver::notify) is required; a closure `Fn(&Value)` is a driver too.
 /// Drivers that store traces also answer the read methods.
@@ -134,7 +134,7 @@ pub trait Driver: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The report of one trace (SPEC §5).
+    /// The report of one trace, in OSProfiler's format (see [`crate::report`]).
     ///
     /// ```
     /// use osprof_core::drivers::DriverOptions;
@@ -423,11 +423,12 @@ pub fn set_shared(driver: Arc<dyn Driver>) {
     *SINK.write().unwrap_or_else(PoisonError::into_inner) = Some(driver);
 }
 
-/// The driver for `connection_string`, chosen by its scheme (SPEC §5).
+/// The driver for `connection_string`, chosen by its scheme, as OSProfiler chooses its drivers.
 ///
 /// `file://` is built in; other crates add schemes with
 /// [`drivers::register`](crate::drivers::register). An unknown scheme is the error
-/// `Driver not found for connection string: <connection string>`.
+/// `Driver not found for connection string: <connection string>`; a scheme whose driver
+/// this build leaves out is [`Error::NotBuiltIn`], which says how to build it in.
 ///
 /// ```
 /// use osprof_core::drivers::DriverOptions;
@@ -435,6 +436,9 @@ pub fn set_shared(driver: Arc<dyn Driver>) {
 ///
 /// let error = notifier::try_create("carrier-pigeon://", &DriverOptions::default()).unwrap_err();
 /// assert_eq!(error.to_string(), "Driver not found for connection string: carrier-pigeon://");
+/// // SQL storage lives in the osprof-sqlx crate.
+/// let error = notifier::try_create("postgresql://db/traces", &DriverOptions::default()).unwrap_err();
+/// assert!(error.to_string().contains("osprof_sqlx::register_drivers()"), "{error}");
 /// ```
 pub fn try_create(
     connection_string: &str,
@@ -442,8 +446,11 @@ pub fn try_create(
 ) -> Result<Arc<dyn Driver>, Error> {
     match crate::drivers::factory_for(connection_string) {
         Some(factory) => factory(connection_string, options),
-        None => Err(Error::DriverNotFound {
-            connection_string: connection_string.to_owned(),
+        None => Err(match crate::drivers::not_built_in(connection_string) {
+            Some((scheme, remedy)) => Error::NotBuiltIn { scheme, remedy },
+            None => Error::DriverNotFound {
+                connection_string: connection_string.to_owned(),
+            },
         }),
     }
 }

@@ -1,4 +1,4 @@
-//! Signed trace headers (SPEC §3), named after OSProfiler's `osprofiler.web`.
+//! Signed trace headers (OSProfiler's `X-Trace-Info` and `X-Trace-HMAC`), named after OSProfiler's `osprofiler.web`.
 //!
 //! Only a caller that knows one of the service's HMAC keys can start a trace in it:
 //! `X-Trace-Info` carries `{"base_id", "parent_id"}` as URL-safe base64 of Python-style JSON,
@@ -199,7 +199,7 @@ pub fn signed_unpack(data: &str, hmac_data: &str, hmac_keys: &[&str]) -> Option<
     let key = hmac_keys
         .iter()
         .find(|key| algorithm.verify(key, data.as_bytes(), &expected))?;
-    // After a match, a bad body rejects: no other key is tried (SPEC §3).
+    // After a match, a bad body rejects: no other key is tried, as in OSProfiler.
     let json = URL_SAFE.decode(data).ok()?;
     let Value::Object(mut fields) = serde_json::from_slice::<Value>(&json).ok()? else {
         return None;
@@ -429,7 +429,7 @@ fn to_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Decodes lowercase hex; uppercase and anything else is refused (SPEC §3).
+/// Decodes lowercase hex; uppercase and anything else is refused, as OSProfiler refuses it.
 fn from_lower_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),

@@ -1,4 +1,4 @@
-//! `ProfilerConfig`: SPEC §6's defaults, TOML, environment variables, and errors that name
+//! `ProfilerConfig`: OSProfiler's defaults, TOML, environment variables, and errors that name
 //! the bad key and value.
 
 use std::time::Duration;

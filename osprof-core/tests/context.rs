@@ -1,4 +1,4 @@
-//! SPEC §1: the trace context and its stack.
+//! The trace context and its stack, as OSProfiler keeps them.
 
 mod common;
 

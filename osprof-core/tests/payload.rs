@@ -1,4 +1,4 @@
-//! SPEC §2: the exact payload shape.
+//! The exact shape of OSProfiler's notification payload.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The client side: signed headers for outgoing requests, and their span's info (SPEC §3).
+//! The client side: signed headers for outgoing requests, and their span's info, as OSProfiler's `requests` integration records it.
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};

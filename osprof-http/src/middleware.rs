@@ -13,7 +13,9 @@ use crate::client::{add_trace_headers_with, request_info};
 /// trace: a child span named after the URL scheme with `info.requests = {method, query,
 /// path, hostname, port, scheme}`, the callee's signed headers, and a stop with
 /// `{"requests": {"status_code"}}`, or with `{etype, message}` when the request fails.
-/// Outside a trace it adds nothing.
+/// Outside a trace, or while [`osprof_core::config::trace_requests`] is off (the
+/// `trace_requests` option, applied by `init_from_conf`), it adds nothing: no span, no
+/// headers.
 ///
 /// ```
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -52,7 +54,7 @@ impl Middleware for TraceMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response> {
-        if osprof_core::get().is_none() {
+        if !osprof_core::config::trace_requests() || osprof_core::get().is_none() {
             return next.run(request, extensions).await;
         }
         let (name, info) = match request.url().as_str().parse() {

@@ -1,4 +1,4 @@
-//! The server side: a tower layer that joins signed traces (SPEC §3).
+//! The server side: a tower layer that joins signed traces (OSProfiler's `X-Trace-Info`/`X-Trace-HMAC`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -17,7 +17,7 @@ use item::FnItem;
 
 /// Traces a function or method: one span per call, named after the function.
 ///
-/// The start info holds `function: {name, args, kwargs}` (SPEC §2): `name` is the Rust path
+/// The start info holds `function: {name, args, kwargs}`, as OSProfiler's: `name` is the Rust path
 /// of the function, `args` the tuple-style `Debug` rendering of the arguments (`self`
 /// included; a type without `Debug` shows as `<Type>`). Arguments are formatted only while a
 /// trace is active. An `Err(e)` return stops the span with `{etype, message}`, a panic with

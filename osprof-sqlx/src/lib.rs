@@ -1,5 +1,5 @@
 //! osprof for sqlx: every query made through a wrapped pool, transaction or connection is
-//! a `db` span of the active trace (SPEC §4).
+//! a `db` span of the active trace, as OSProfiler's SQLAlchemy integration records it.
 //!
 //! Wrap the pool once; queries stay plain sqlx:
 //!
@@ -9,7 +9,8 @@
 //! use osprof_sqlx::TracedPool;
 //!
 //! let pool = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:").await?;
-//! osprof_core::config::set_trace_sql(true); // or `trace_sql = true` in the configuration
+//! // Wrapping the pool is the opt-in: no switch to set (`trace_sql` in a configuration applied
+//! // by `init_from_conf` turns it off or on).
 //! async {
 //!     osprof_core::init("SECRET_KEY", None, None);
 //!     let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;

@@ -129,7 +129,7 @@ fn result_info(rows_returned: u64, rows_affected: u64) -> Value {
     json!({"db": {"result": {"rows_returned": rows_returned, "rows_affected": rows_affected}}})
 }
 
-/// `{etype, message, db: {original_exception, chained_exception, code}}` (SPEC §4).
+/// `{etype, message, db: {original_exception, chained_exception, code}}`, as OSProfiler's.
 pub(crate) fn error_info(error: &Error) -> Value {
     let debug = format!("{error:?}");
     let variant: String = debug

@@ -1,5 +1,5 @@
 //! `sqlite://`, `postgresql://`, `mysql://`: trace events stored in OSProfiler's `data`
-//! table (SPEC §5), and read back as reports.
+//! table, and read back as reports.
 
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;

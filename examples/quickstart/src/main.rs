@@ -25,7 +25,6 @@ fn main() -> Result<(), Error> {
     osprof_sqlx::register_drivers(); // sqlite://, postgresql://, mysql:// storage too
     let options = DriverOptions::new("quickstart", "api");
     notifier::set_shared(notifier::try_create(&connection_string, &options)?);
-    osprof_core::config::set_trace_sql(true);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,4 +1,4 @@
-//! The trace context (SPEC §1): who is tracing, and the stack of open spans.
+//! The trace context: who is tracing, and the stack of open spans.
 //!
 //! The current context lives in a thread-local slot, but it belongs to the code, not the
 //! thread: [`InTrace`] swaps a future's own context in for each poll and out again after, and

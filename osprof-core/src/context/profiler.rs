@@ -97,7 +97,7 @@ impl Profiler {
     }
 }
 
-/// A trace handed to other code or another process (SPEC §3: `{hmac_key, base_id, parent_id}`).
+/// A trace handed to other code or another process (OSProfiler's `{hmac_key, base_id, parent_id}`).
 ///
 /// Serialise it into an RPC message; on the other side [`resume`](TraceSnapshot::resume)
 /// continues the trace, with new spans as children of `parent_id`.

@@ -1,4 +1,4 @@
-//! Turns raw events into OSProfiler payloads (SPEC §2), on the delivery thread only.
+//! Turns raw events into OSProfiler's notification payloads, on the delivery thread only.
 //!
 //! One payload object is kept and refilled in place for each event: its keys, and the
 //! capacity of its strings, are reused, so a payload costs almost no allocation.

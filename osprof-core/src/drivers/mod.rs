@@ -1,4 +1,4 @@
-//! Built-in drivers, and the connection strings that choose them (SPEC §5).
+//! Built-in drivers, and the connection strings that choose them, as in OSProfiler.
 //!
 //! [`notifier::create`](crate::notifier::create) picks a driver by the scheme of a
 //! connection string. `file://` is built in; crates such as `osprof-sqlx` add their schemes
@@ -74,7 +74,8 @@ pub struct DriverOptions {
 }
 
 impl Default for DriverOptions {
-    /// SPEC §6's defaults, with empty project and service names.
+    /// OSProfiler's defaults (a socket timeout of 100 ms, Sentinel service `mymaster`), with
+    /// empty project and service names.
     fn default() -> Self {
         DriverOptions {
             project: String::new(),
@@ -175,8 +176,41 @@ pub(crate) fn factory_for(connection_string: &str) -> Option<Factory> {
         .map(|(_, factory)| *factory)
 }
 
+/// The scheme of `connection_string` and how to build its driver in, when osprof has a
+/// driver for it that this build leaves out (a disabled feature, a crate not linked).
+pub(crate) fn not_built_in(connection_string: &str) -> Option<(&'static str, &'static str)> {
+    const KNOWN: &[(&str, &str)] = &[
+        ("redis", "enable osprof-core's `redis` feature"),
+        ("redissentinel", "enable osprof-core's `redis` feature"),
+        ("messaging", "enable osprof-core's `amqp` feature"),
+        ("amqp", "enable osprof-core's `amqp` feature"),
+        ("otlp", "enable osprof-core's `otlp` feature"),
+        (
+            "sqlite",
+            "add the osprof-sqlx crate and call osprof_sqlx::register_drivers()",
+        ),
+        (
+            "postgresql",
+            "add the osprof-sqlx crate and call osprof_sqlx::register_drivers()",
+        ),
+        (
+            "postgres",
+            "add the osprof-sqlx crate and call osprof_sqlx::register_drivers()",
+        ),
+        (
+            "mysql",
+            "add the osprof-sqlx crate and call osprof_sqlx::register_drivers()",
+        ),
+    ];
+    KNOWN.iter().copied().find(|(scheme, _)| {
+        connection_string
+            .strip_prefix(scheme)
+            .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('+'))
+    })
+}
+
 /// Appends stored lines: each payload's JSON text with `project` and `service` added as
-/// its last keys (SPEC §2: storage drivers add them), and a newline.
+/// its last keys (OSProfiler's storage drivers add them), and a newline.
 #[derive(Debug)]
 pub(crate) struct LineWriter {
     /// `,"project":"…","service":"…"}`.

@@ -1,5 +1,5 @@
 //! `otlp://`: spans as OTLP over HTTP/protobuf, for Jaeger, Tempo or any OpenTelemetry
-//! collector (SPEC §5's mapping).
+//! collector.
 //!
 //! OSProfiler sends two events per span; OTLP wants one span with both times. The driver
 //! pairs each stop with its start by the span's own id (never by "the current span", which

@@ -1,4 +1,4 @@
-//! Reports (SPEC §5): OSProfiler's tree of timed spans, built from a trace's stored events.
+//! Reports: OSProfiler's tree of timed spans, built from a trace's stored events.
 //!
 //! The tree and its envelope are OSProfiler's, so its tools read ours, with two osprof
 //! differences: a span keeps its full name (`rpc-call`, not `rpc`), and each node carries
@@ -195,7 +195,7 @@ where
                     event.get(field).cloned().unwrap_or(Value::Null),
                 );
             }
-            // Drivers store the host inside `info` (SPEC §2).
+            // Drivers store the host inside `info`, as OSProfiler's payloads carry it.
             let host = event
                 .get("info")
                 .and_then(|info| info.get("host"))
