@@ -142,6 +142,18 @@ impl Session<'_> {
         self.command(&format!("element/{element}/click"), &json!({}));
     }
 
+    /// Fails on any error the page logged to the console.
+    fn assert_no_console_errors(&self) {
+        let logs = self.command("se/log", &json!({"type": "browser"}));
+        let severe: Vec<&Value> = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .collect();
+        assert!(severe.is_empty(), "console errors: {severe:?}");
+    }
+
     fn script(&self, script: &str) -> Value {
         self.command("execute/sync", &json!({"script": script, "args": []}))
     }
@@ -224,14 +236,7 @@ fn the_html_report_works_offline_in_chromium() {
         session.script("return performance.getEntriesByType('resource').length"),
         0
     );
-    let logs = session.command("se/log", &json!({"type": "browser"}));
-    let severe: Vec<&Value> = logs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|entry| entry["level"] == "SEVERE")
-        .collect();
-    assert!(severe.is_empty(), "console errors: {severe:?}");
+    session.assert_no_console_errors();
 
     let screenshot = session.get("screenshot");
     let png = base64::engine::general_purpose::STANDARD
@@ -387,12 +392,5 @@ fn a_100k_deep_trace_is_saved_read_back_and_shown() {
         session.script("return document.querySelectorAll('.row').length"),
         depth
     );
-    let logs = session.command("se/log", &json!({"type": "browser"}));
-    let severe: Vec<&Value> = logs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|entry| entry["level"] == "SEVERE")
-        .collect();
-    assert!(severe.is_empty(), "console errors: {severe:?}");
+    session.assert_no_console_errors();
 }

@@ -60,6 +60,10 @@ pub struct ProfilerConfig {
     pub es_scroll_time: String,
     /// Elasticsearch scroll size (kept for OSProfiler configs). Default 10000.
     pub es_scroll_size: u64,
+    /// What reading ignored, each naming what it ignored and what is known: sections of the
+    /// TOML text other than `[profiler]`, and `OSPROF_*` variables that name no option.
+    /// Each is also logged through `tracing` as a warning.
+    pub warnings: Vec<String>,
 }
 
 impl Default for ProfilerConfig {
@@ -76,6 +80,7 @@ impl Default for ProfilerConfig {
             es_doc_type: "notification".to_owned(),
             es_scroll_time: "2m".to_owned(),
             es_scroll_size: 10_000,
+            warnings: Vec::new(),
         }
     }
 }
@@ -146,6 +151,9 @@ const KEYS: [&str; 12] = [
     "es_scroll_time",
     "es_scroll_size",
 ];
+
+/// `OSPROF_*` variables that are not options but are read elsewhere.
+const OTHER_VARIABLES: [&str; 1] = ["OSPROF_TRANSPORT_URL"];
 
 /// A value as read: TOML typed, or environment text.
 enum Raw<'a> {
@@ -253,6 +261,16 @@ impl ProfilerConfig {
             let key = key.to_ascii_lowercase();
             if KEYS.contains(&key.as_str()) {
                 self.set(&key, &Raw::Text(value), name)?;
+            } else if !OTHER_VARIABLES.contains(&name.as_str()) {
+                let known: Vec<String> = KEYS
+                    .iter()
+                    .map(|key| format!("OSPROF_{}", key.to_ascii_uppercase()))
+                    .chain(OTHER_VARIABLES.iter().map(|name| (*name).to_owned()))
+                    .collect();
+                self.warn(format!(
+                    "ignored the environment variable {name}: it names no osprof option (known: {})",
+                    known.join(", ")
+                ));
             }
         }
         Ok(self)
@@ -278,6 +296,12 @@ impl ProfilerConfig {
                     source_name: source_name.to_owned(),
                     message: error.to_string(),
                 })?;
+        for section in table.keys().filter(|key| *key != "profiler") {
+            self.warn(format!(
+                "ignored `{section}` in {source_name}: osprof reads only the [profiler] table (keys: {})",
+                KEYS.join(", ")
+            ));
+        }
         let Some(profiler) = table.get("profiler") else {
             return Ok(());
         };
@@ -300,6 +324,11 @@ impl ProfilerConfig {
             self.set(key, &Raw::Toml(value), source_name)?;
         }
         Ok(())
+    }
+
+    fn warn(&mut self, warning: String) {
+        tracing::warn!("{warning}");
+        self.warnings.push(warning);
     }
 
     fn set(&mut self, key: &str, raw: &Raw<'_>, source_name: &str) -> Result<(), ConfigError> {

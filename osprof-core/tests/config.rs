@@ -138,3 +138,42 @@ fn environment_variables_override_the_file() {
         "invalid value \"many\" for `es_scroll_size` in OSPROF_ES_SCROLL_SIZE: expected a whole number"
     );
 }
+
+#[test]
+fn what_is_ignored_is_named_with_what_is_known() {
+    let config = ProfilerConfig::from_toml(
+        "title = \"nova\"\n[database]\nurl = \"x\"\n[profiler]\nenabled = true\n",
+    )
+    .unwrap();
+    assert!(config.enabled);
+    assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+    assert!(
+        config.warnings[0].starts_with(
+            "ignored `database` in the configuration: osprof reads only the [profiler] table (keys: enabled, "
+        ),
+        "{:?}",
+        config.warnings
+    );
+    assert!(config.warnings[1].starts_with("ignored `title`"));
+
+    let config = ProfilerConfig::default()
+        .with_env_vars([
+            ("OSPROF_ENABLE", "true"),
+            ("OSPROF_TRANSPORT_URL", "rabbit://broker"),
+            ("OSPROF_ENABLED", "true"),
+        ])
+        .unwrap();
+    assert!(config.enabled);
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    assert!(
+        config.warnings[0].starts_with(
+            "ignored the environment variable OSPROF_ENABLE: it names no osprof option (known: OSPROF_ENABLED, "
+        ),
+        "{:?}",
+        config.warnings
+    );
+    assert!(config.warnings[0].ends_with("OSPROF_TRANSPORT_URL)"));
+
+    let clean = ProfilerConfig::from_toml("[profiler]\nenabled = true\n").unwrap();
+    assert!(clean.warnings.is_empty());
+}
