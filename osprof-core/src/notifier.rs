@@ -456,7 +456,8 @@ pub fn try_create(
 }
 
 /// [`try_create`] for a service's start-up: a driver that cannot start is logged (through
-/// `tracing`, at error level) and replaced by a sink that takes nothing, so that tracing
+/// `tracing` at error level, or on standard error when no `tracing` subscriber is set) and
+/// replaced by a sink that takes nothing, so that tracing
 /// never takes the service down. Every event that sink is given is counted as failed in
 /// [`stats`], never as delivered, and a warning repeats the reason every 10 seconds while
 /// events arrive.
@@ -475,6 +476,12 @@ pub fn try_create(
 pub fn create(connection_string: &str, options: &crate::drivers::DriverOptions) -> Arc<dyn Driver> {
     try_create(connection_string, options).unwrap_or_else(|error| {
         tracing::error!(%error, "osprof cannot start its driver; trace events will be counted as failed");
+        if !tracing::dispatcher::has_been_set() {
+            // No subscriber would show the line above: this must not go unseen.
+            eprintln!(
+                "osprof: cannot start its driver ({error}); trace events will be counted as failed"
+            );
+        }
         Arc::new(Unstarted {
             reason: error.to_string(),
         })

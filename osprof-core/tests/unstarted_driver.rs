@@ -34,3 +34,35 @@ fn events_given_to_a_driver_that_could_not_start_are_counted_as_failed() {
          add the osprof-sqlx crate and call osprof_sqlx::register_drivers())"
     );
 }
+
+/// Run as a child process by the test below: creates a driver that cannot start, with no
+/// `tracing` subscriber set.
+#[test]
+fn child_creates_a_driver_that_cannot_start() {
+    if std::env::var_os("OSPROF_TEST_CHILD").is_some() {
+        let sink = notifier::create("pigeon://loft", &DriverOptions::default());
+        assert_eq!(sink.name(), "unstarted");
+    }
+}
+
+#[test]
+fn with_no_subscriber_the_failure_reaches_standard_error() {
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_creates_a_driver_that_cannot_start",
+            "--nocapture",
+        ])
+        .env("OSPROF_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(child.status.success());
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(
+        stderr.contains(
+            "osprof: cannot start its driver (Driver not found for connection string: pigeon://loft); \
+             trace events will be counted as failed"
+        ),
+        "{stderr}"
+    );
+}
