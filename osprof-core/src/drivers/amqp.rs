@@ -224,7 +224,7 @@ impl AmqpDriver {
     /// eighth of it. A message sent again after a timeout keeps its `message_id`.
     fn publish_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if !(pending.due() || now && !pending.items().is_empty()) {
+        if !pending.due(now) {
             return;
         }
         let mut attempt = Attempt::new(self.socket_timeout, now);

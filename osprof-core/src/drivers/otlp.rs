@@ -223,7 +223,7 @@ impl OtlpDriver {
     /// at once.
     fn export_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if !(pending.due() || now && !pending.items().is_empty()) {
+        if !pending.due(now) {
             return;
         }
         let mut attempt = Attempt::new(self.socket_timeout, now);

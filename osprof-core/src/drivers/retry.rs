@@ -101,18 +101,19 @@ impl<T> RetryQueue<T> {
         &self.items
     }
 
-    /// Whether a write should be attempted now: something is queued, and the last attempt
-    /// did not fail less than 250 ms ago.
+    /// Whether a write should be attempted now: something is queued, and either a flush
+    /// waits for it (`flushing`) or the last attempt did not fail less than 250 ms ago.
     ///
     /// ```
     /// let mut queue = osprof_core::drivers::RetryQueue::new(8);
     /// queue.push("event");
-    /// assert!(queue.due());
+    /// assert!(queue.due(false));
     /// queue.failed("redis", &"timed out");
-    /// assert!(!queue.due(), "the next attempt waits a moment");
+    /// assert!(!queue.due(false), "the next attempt waits a moment");
+    /// assert!(queue.due(true), "unless a flush asks for one");
     /// ```
-    pub fn due(&self) -> bool {
-        !self.items.is_empty() && self.retry_at.is_none_or(|at| Instant::now() >= at)
+    pub fn due(&self, flushing: bool) -> bool {
+        !self.items.is_empty() && (flushing || self.retry_at.is_none_or(|at| Instant::now() >= at))
     }
 
     /// Forgets the `count` oldest items: they were written.
@@ -237,10 +238,5 @@ impl Attempt {
             self.deadline = now + self.timeout;
         }
         Some(self.deadline)
-    }
-
-    /// The deadline of the attempt under way.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
     }
 }

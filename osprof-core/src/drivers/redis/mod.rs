@@ -168,7 +168,7 @@ impl RedisDriver {
     /// one at once.
     fn write_pending(&self, now: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if !(pending.due() || now && !pending.items().is_empty()) {
+        if !pending.due(now) {
             return;
         }
         let mut attempt = Attempt::new(self.socket_timeout, now);
