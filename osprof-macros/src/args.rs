@@ -15,10 +15,10 @@ impl Attribute {
     fn options(self) -> &'static str {
         match self {
             Attribute::Trace => {
-                "`name`, `info`, `hide_args`, `hide_result`, `skip`, `allow_multiple_trace`, `crate`"
+                "`name`, `info`, `hide_args` (or `skip_all`), `hide_result`, `skip`, `allow_multiple_trace`, `crate`"
             }
             Attribute::TraceImpl => {
-                "`name`, `info`, `hide_args`, `hide_result`, `trace_private`, `trace_static_methods`, `allow_multiple_trace`, `crate`"
+                "`name`, `info`, `hide_args` (or `skip_all`), `hide_result`, `skip`, `trace_private`, `trace_static_methods`, `allow_multiple_trace`, `crate`"
             }
         }
     }
@@ -30,7 +30,10 @@ pub(crate) struct Options {
     pub(crate) name: Option<LitStr>,
     pub(crate) info: Option<Vec<(Ident, Expr)>>,
     pub(crate) hide_args: Option<Span>,
+    /// `tracing`'s spelling of `hide_args`, accepted for its users.
+    pub(crate) skip_all: Option<Span>,
     pub(crate) hide_result: Option<LitBool>,
+    /// Arguments not shown, `self` included when named.
     pub(crate) skip: Option<Vec<Ident>>,
     pub(crate) allow_multiple_trace: Option<LitBool>,
     pub(crate) krate: Option<Path>,
@@ -39,6 +42,11 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    /// Whether no argument is shown (`hide_args` or `skip_all`).
+    pub(crate) fn hides_args(&self) -> bool {
+        self.hide_args.is_some() || self.skip_all.is_some()
+    }
+
     /// `hide_result` defaults to true, as in OSProfiler.
     pub(crate) fn hide_result(&self) -> bool {
         self.hide_result.as_ref().is_none_or(LitBool::value)
@@ -86,6 +94,7 @@ impl Options {
                 set_once(&mut self.info, entries, meta, "info")
             }
             ("hide_args", _) => set_once(&mut self.hide_args, flag(meta, span)?, meta, "hide_args"),
+            ("skip_all", _) => set_once(&mut self.skip_all, flag(meta, span)?, meta, "skip_all"),
             ("hide_result", _) => set_once(
                 &mut self.hide_result,
                 meta.value()?.parse()?,
@@ -99,14 +108,17 @@ impl Options {
                 "allow_multiple_trace",
             ),
             ("crate", _) => set_once(&mut self.krate, meta.value()?.parse()?, meta, "crate"),
-            ("skip", Attribute::Trace) => {
-                let mut skipped = Vec::new();
+            ("skip", _) => {
+                let mut skipped: Vec<Ident> = Vec::new();
                 meta.parse_nested_meta(|arg| match arg.path.get_ident() {
                     Some(ident) if arg.input.is_empty() || arg.input.peek(syn::Token![,]) => {
+                        if skipped.contains(ident) {
+                            return Err(arg.error(format!("`{ident}` is named twice in `skip`")));
+                        }
                         skipped.push(ident.clone());
                         Ok(())
                     }
-                    _ => Err(arg.error("expected an argument name in `skip(...)`")),
+                    _ => Err(arg.error("expected an argument name (or `self`) in `skip(...)`")),
                 })?;
                 set_once(&mut self.skip, skipped, meta, "skip")
             }
@@ -134,11 +146,19 @@ impl Options {
 
     /// Checks combinations that each option alone cannot.
     pub(crate) fn validate(&self) -> Result<()> {
-        if let (Some(hide_args), Some(_)) = (self.hide_args, &self.skip) {
+        if let (Some(_), Some(skip_all)) = (self.hide_args, self.skip_all) {
             return Err(syn::Error::new(
-                hide_args,
-                "`hide_args` hides every argument; `skip` is not needed with it",
+                skip_all,
+                "`skip_all` and `hide_args` mean the same; keep one",
             ));
+        }
+        for (hides, key) in [(self.hide_args, "hide_args"), (self.skip_all, "skip_all")] {
+            if let (Some(hides), Some(_)) = (hides, &self.skip) {
+                return Err(syn::Error::new(
+                    hides,
+                    format!("`{key}` hides every argument; `skip` is not needed with it"),
+                ));
+            }
         }
         Ok(())
     }

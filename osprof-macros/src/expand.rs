@@ -23,11 +23,13 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
     let args = arguments(&item.sig);
     let skipped = options.skip.as_deref().unwrap_or_default();
     for skip in skipped {
-        if !args.iter().any(|arg| arg.name() == Some(skip)) {
-            return Err(Error::new_spanned(
-                skip,
-                format!("`skip`: no argument named `{skip}`"),
-            ));
+        if !args.iter().any(|arg| arg.is_named(skip)) {
+            let message = if skip == "self" {
+                format!("`skip(self)`: `{}` takes no `self`", item.sig.ident)
+            } else {
+                format!("`skip`: no argument named `{skip}`")
+            };
+            return Err(Error::new_spanned(skip, message));
         }
     }
     if !options.allow_multiple_trace()
@@ -50,12 +52,12 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
         Some(name) => name.value(),
         None => item.sig.ident.to_string(),
     };
-    let rendered_args = if options.hide_args.is_some() {
+    let rendered_args = if options.hides_args() {
         quote!(::core::option::Option::None)
     } else {
         let renderers = args
             .iter()
-            .filter(|arg| !arg.name().is_some_and(|name| skipped.contains(name)))
+            .filter(|arg| !skipped.iter().any(|skip| arg.is_named(skip)))
             .map(|arg| arg.renderer(&krate));
         quote!(::core::option::Option::Some(#krate::__private::render_args(&[#(#renderers),*])))
     };
@@ -81,7 +83,7 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
         }
     }};
     // A span that shows nothing but the function's path takes the shorter way in.
-    let enter = if options.hide_args.is_some() && options.info.is_none() {
+    let enter = if options.hides_args() && options.info.is_none() {
         quote! {
             #krate::__private::FnGuard::enter_site(|| {
                 __OSPROF_SITE.resolve(::core::any::type_name_of_val(&__osprof_here))
@@ -95,7 +97,11 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
         static __OSPROF_SITE: #krate::__private::FnSite =
             #krate::__private::FnSite::new(#span_name);
     };
-    let block = &item.block;
+    // The body's statements in braces of the macro's own: rustc's `unused_braces` would
+    // otherwise take the user's braces, now inside the function's, for a redundant block
+    // when the body is one expression on one line (`fn f(x: u32) -> u32 { x }`).
+    let statements = &item.block.stmts;
+    let block = quote!({ #(#statements)* });
     let hide_result = options.hide_result();
 
     let body = match item.shape() {
@@ -129,7 +135,7 @@ pub(crate) fn trace_fn(options: &Options, item: &FnItem) -> Result<TokenStream> 
                     let __osprof_value: #ty = #block;
                     __osprof_value
                 }),
-                _ => block.to_token_stream(),
+                _ => block.clone(),
             };
             let stop = stop_info(
                 &krate,
@@ -247,12 +253,9 @@ pub(crate) fn trace_impl(options: &Options, mut item: ItemImpl) -> Result<TokenS
             .last()
             .is_some_and(|segment| segment.ident == "Drop")
     });
-    let method_options = Options {
-        skip: None,
-        trace_private: None,
-        trace_static_methods: None,
-        ..options.clone()
-    };
+    let block_skip = options.skip.as_deref().unwrap_or_default();
+    // Each name the block skips must be an argument of some traced method: a typo is caught.
+    let mut skip_used = vec![false; block_skip.len()];
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {
             continue;
@@ -280,9 +283,30 @@ pub(crate) fn trace_impl(options: &Options, mut item: ItemImpl) -> Result<TokenS
         let selected = (public || options.trace_private.is_some())
             && (has_receiver || options.trace_static_methods.is_some());
         if selected {
+            // The block's `skip` names the arguments to hide wherever a method has them.
+            let args = arguments(&method.sig);
+            let mut skip = Vec::new();
+            for (name, used) in block_skip.iter().zip(&mut skip_used) {
+                if args.iter().any(|arg| arg.is_named(name)) {
+                    skip.push(name.clone());
+                    *used = true;
+                }
+            }
+            let method_options = Options {
+                skip: options.skip.as_ref().map(|_| skip),
+                trace_private: None,
+                trace_static_methods: None,
+                ..options.clone()
+            };
             let traced = trace_fn(&method_options, &FnItem::from(method.clone()))?;
             *impl_item = ImplItem::Verbatim(traced);
         }
+    }
+    if let Some((name, _)) = block_skip.iter().zip(&skip_used).find(|(_, used)| !**used) {
+        return Err(Error::new_spanned(
+            name,
+            format!("`skip`: no method traced in this impl has an argument named `{name}`"),
+        ));
     }
     Ok(item.into_token_stream())
 }

@@ -207,10 +207,12 @@ impl Arg {
         quote!(&|f: &mut ::core::fmt::Formatter<'_>| (&&#krate::__private::Wrap(#value)).osprof_arg(f))
     }
 
-    pub(crate) fn name(&self) -> Option<&Ident> {
+    /// Whether `skip(name)` means this argument: `self` names the receiver.
+    pub(crate) fn is_named(&self, name: &Ident) -> bool {
         match self {
-            Arg::Named(ident) => Some(ident),
-            _ => None,
+            Arg::Receiver => name == "self",
+            Arg::Named(ident) => ident == name,
+            Arg::Pattern(_) | Arg::Wildcard => false,
         }
     }
 }

@@ -24,8 +24,9 @@ use item::FnItem;
 /// `etype = "panic"`; both propagate unchanged. An `async fn` span lives in its future and
 /// is entered on each poll.
 ///
-/// Options: `name = "rpc"`, `info(key = expr, ...)`, `hide_args`, `hide_result = false`,
-/// `skip(arg, ...)`, `allow_multiple_trace = false`, `crate = path`.
+/// Options: `name = "rpc"`, `info(key = expr, ...)`, `hide_args` (no argument shown; `skip_all`
+/// is accepted for it), `hide_result = false`, `skip(arg, ...)` (those arguments not shown,
+/// `self` for the receiver), `allow_multiple_trace = false`, `crate = path`.
 ///
 /// ```
 /// use osprof_core::trace;
@@ -33,6 +34,15 @@ use item::FnItem;
 /// #[trace(name = "rpc", info(kind = "lookup"), skip(password))]
 /// fn login(user: &str, password: &str) -> Result<u32, std::io::Error> {
 ///     Ok(7)
+/// }
+///
+/// #[derive(Debug)]
+/// struct Client { token: String }
+///
+/// impl Client {
+///     // `args` shows `(3,)`: never the client's token.
+///     #[trace(skip(self))]
+///     fn fetch(&self, id: u32) -> u32 { id }
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -62,8 +72,10 @@ pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// A method's own `#[trace(...)]` replaces the block's settings for it; `#[no_trace]`
 /// leaves it out.
 ///
-/// Options: `name`, `info(...)`, `hide_args`, `hide_result`, `trace_private`,
-/// `trace_static_methods`, `allow_multiple_trace`, `crate`.
+/// Options: `name`, `info(...)`, `hide_args` (or `skip_all`), `hide_result`, `skip(arg, ...)`
+/// (those arguments hidden in every method that has them: `skip(self)` keeps a client's or
+/// pool's `Debug` out of every span; each name must be an argument of some traced method),
+/// `trace_private`, `trace_static_methods`, `allow_multiple_trace`, `crate`.
 ///
 /// ```
 /// use osprof_core::trace_impl;

@@ -162,3 +162,47 @@ fn double_tracing_is_allowed_by_default() {
     let events = traced(|| assert_eq!(twice(), 1));
     assert_eq!(common::tree(&events), "twice\n  twice\n");
 }
+
+#[derive(Debug)]
+struct Vault {
+    secret: &'static str,
+}
+
+#[trace_impl(skip(self, token))]
+impl Vault {
+    pub fn open(&self, user: &str, token: &str) -> usize {
+        self.secret.len() + user.len() + token.len()
+    }
+
+    pub fn peek(&self, slot: u32) -> u32 {
+        self.close(slot)
+    }
+
+    // The method's own attribute replaces the block's settings: `self` is shown here.
+    #[trace(skip(slot))]
+    pub fn close(&self, slot: u32) -> u32 {
+        slot
+    }
+}
+
+#[test]
+fn skip_self_keeps_the_receiver_out_of_every_method() {
+    let vault = Vault { secret: "s3cr3t" };
+    let events = traced(|| {
+        vault.open("ann", "t0k3n");
+        vault.peek(7);
+    });
+    let args: Vec<_> = events
+        .iter()
+        .filter(|event| event["name"].as_str().unwrap().ends_with("-start"))
+        .map(|event| event["info"]["function"]["args"].clone())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            serde_json::json!("(\"ann\",)"),
+            serde_json::json!("(7,)"),
+            serde_json::json!("(Vault { secret: \"s3cr3t\" },)"),
+        ]
+    );
+}

@@ -1,0 +1,10 @@
+use osprof_core::trace;
+
+#[trace(hide_args, skip_all)]
+fn login(user: &str) -> usize {
+    user.len()
+}
+
+fn main() {
+    login("a");
+}
