@@ -6,8 +6,9 @@
 mod dot;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use osprof_core::drivers::DriverOptions;
@@ -45,10 +46,30 @@ enum TraceCommand {
 #[derive(Debug, Args)]
 struct Store {
     /// Where traces are stored: file:///var/log/osprof.jsonl, redis://127.0.0.1:6379,
-    /// redissentinel://host:26379, sqlite:///path/traces.db, postgresql://user@host/db or
-    /// mysql://user@host/db.
+    /// redissentinel://host:26379, sqlite:///path/traces.db, postgresql://user@host/db,
+    /// mysql://user@host/db, or messaging:// (the queue of --transport-url; `show` only).
     #[arg(long, value_name = "CS", env = "OSPROF_CONNECTION_STRING")]
     connection_string: Option<String>,
+    /// How long to wait for the store to connect and answer, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = seconds)]
+    socket_timeout: Duration,
+    /// The broker of messaging://, e.g. rabbit://user:password@host:5672/ (default: the
+    /// OSPROF_TRANSPORT_URL variable, else amqp://guest:guest@127.0.0.1:5672/%2f).
+    #[arg(long, value_name = "URL")]
+    transport_url: Option<String>,
+    /// How long messaging:// waits for more of the trace's events after the last one came,
+    /// in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = seconds)]
+    idle_timeout: Duration,
+}
+
+/// A positive number of seconds, such as `1` or `0.5`.
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0 && *seconds <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds from 0.001 to 86400"))
 }
 
 impl Store {
@@ -64,7 +85,11 @@ impl Store {
                         .into(),
                 )
             })?;
-        notifier::try_create(&connection_string, &DriverOptions::default())
+        let mut options = DriverOptions::default();
+        options.socket_timeout = self.socket_timeout;
+        options.transport_url.clone_from(&self.transport_url);
+        options.idle_timeout = self.idle_timeout;
+        notifier::try_create(&connection_string, &options)
             .map_err(|error| Failure::Store(error.to_string()))
     }
 }
@@ -97,6 +122,10 @@ struct Show {
     /// Write to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// With --dot, also render the graph into FILE with Graphviz's `dot`, as PDF, or as the
+    /// format FILE's extension names (svg, png, ...).
+    #[arg(long, value_name = "FILE")]
+    render_dot: Option<PathBuf>,
     #[command(flatten)]
     store: Store,
 }
@@ -142,6 +171,11 @@ fn main() -> ExitCode {
 }
 
 fn show_trace(show: &Show) -> Result<(), Failure> {
+    if show.render_dot.is_some() && !show.format.dot {
+        return Err(Failure::Usage(
+            "--render-dot renders the --dot output: add --dot".into(),
+        ));
+    }
     let path = PathBuf::from(&show.trace);
     let report = if path.is_file() {
         let text = std::fs::read_to_string(&path)
@@ -171,10 +205,53 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
         tree.pop(); // the newline pushed below ends the last line
         tree
     } else {
-        dot::render(&report)
+        let graph = dot::render(&report);
+        if let Some(file) = &show.render_dot {
+            render_dot(&graph, file)?;
+        }
+        graph
     };
     output.push('\n');
     write_output(show.out.as_ref(), &output)
+}
+
+/// Renders `graph` into `file` with Graphviz's `dot`, in the format of `file`'s extension
+/// (PDF when it has none, as OSProfiler renders).
+fn render_dot(graph: &str, file: &Path) -> Result<(), Failure> {
+    let format = file
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .unwrap_or("pdf");
+    let failed =
+        |reason: String| Failure::Store(format!("cannot render {}: {reason}", file.display()));
+    let mut dot = std::process::Command::new("dot")
+        .arg(format!("-T{format}"))
+        .arg("-o")
+        .arg(file)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| {
+            failed(format!(
+                "cannot run Graphviz's `dot` ({error}); install Graphviz (the graphviz package)"
+            ))
+        })?;
+    if let Some(mut input) = dot.stdin.take() {
+        input
+            .write_all(graph.as_bytes())
+            .map_err(|error| failed(format!("cannot write to `dot`: {error}")))?;
+    }
+    let finished = dot
+        .wait_with_output()
+        .map_err(|error| failed(format!("`dot` failed: {error}")))?;
+    if finished.status.success() {
+        Ok(())
+    } else {
+        Err(failed(format!(
+            "`dot -T{format}` said: {}",
+            String::from_utf8_lossy(&finished.stderr).trim()
+        )))
+    }
 }
 
 /// Refuses what cannot be a trace id before it reaches a store, where characters such as

@@ -341,3 +341,186 @@ fn a_store_that_cannot_be_read_says_why() {
         stderr(&unreadable)
     );
 }
+
+/// A server that takes connections and never answers, as a hung store does.
+fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        // Two connections are enough for one read; then the thread ends.
+        for connection in listener.incoming().take(2).flatten() {
+            held.push(connection);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    });
+    (port, server)
+}
+
+#[test]
+fn a_store_that_hangs_fails_within_the_socket_timeout() {
+    let (port, _server) = silent_server();
+    let started = std::time::Instant::now();
+    let shown = osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--socket-timeout",
+        "0.5",
+        "--connection-string",
+        &format!("redis://127.0.0.1:{port}"),
+    ]);
+    // Far below the 10 s a reply may take once the server has answered.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    assert_eq!(shown.status.code(), Some(1));
+    assert!(
+        stderr(&shown).contains("did not answer within the socket timeout (500ms)"),
+        "{}",
+        stderr(&shown)
+    );
+    let bad = osprof(&["trace", "list", "--socket-timeout", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("is not a number of seconds"));
+}
+
+/// OSProfiler's messaging read-back: events sent by Python OSProfiler through oslo.messaging
+/// and by osprof's own driver are read from RabbitMQ's `profiler.info` queue, and stay there.
+#[test]
+fn messaging_reads_the_queue_and_leaves_it_as_it_was() {
+    let transport_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    let python_trace = uuid::Uuid::new_v4().to_string();
+    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../osprof-core/tests/python/messaging_write.py"
+    );
+    let written = Command::new(interpreter)
+        .args([
+            script,
+            "rabbit://guest:guest@127.0.0.1:5672/",
+            &python_trace,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "pip install -r .ci/python-requirements.txt? {}",
+        stderr(&written)
+    );
+    let rust_trace = uuid::Uuid::new_v4().to_string();
+    let driver =
+        osprof_core::notifier::try_create(transport_url, &DriverOptions::new("nova", "compute"))
+            .unwrap();
+    for payload in [
+        event(
+            "rpc-start",
+            &rust_trace,
+            "r",
+            &rust_trace,
+            0,
+            json!({"host": "vm"}),
+        ),
+        event(
+            "rpc-stop",
+            &rust_trace,
+            "r",
+            &rust_trace,
+            4_000,
+            json!({"host": "vm"}),
+        ),
+    ] {
+        driver.notify(&payload).unwrap();
+    }
+    driver.flush().unwrap();
+
+    let show = |trace: &str| {
+        stdout(&osprof(&[
+            "trace",
+            "show",
+            trace,
+            "--text",
+            "--connection-string",
+            "messaging://",
+            "--transport-url",
+            transport_url,
+            "--idle-timeout",
+            "0.5",
+        ]))
+    };
+    assert_eq!(
+        show(&python_trace),
+        "wsgi  5.000 ms  (api@python-host)\n  db  2.000 ms  (api@python-host)\n"
+    );
+    assert_eq!(show(&rust_trace), "rpc  4.000 ms  (compute@vm)\n");
+    // Read again: nothing was taken from the queue.
+    assert_eq!(show(&rust_trace), "rpc  4.000 ms  (compute@vm)\n");
+
+    let missing = osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--connection-string",
+        "messaging://",
+        "--transport-url",
+        transport_url,
+        "--idle-timeout",
+        "0.2",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("not found"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn render_dot_writes_the_graph_through_graphviz() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    for (name, magic) in [("trace.pdf", &b"%PDF"[..]), ("trace.svg", b"<?xml")] {
+        let file = dir.path().join(name);
+        let text = stdout(&osprof(&[
+            "trace",
+            "show",
+            BASE,
+            "--dot",
+            "--render-dot",
+            file.to_str().unwrap(),
+            "--connection-string",
+            &store,
+        ]));
+        assert!(text.starts_with("digraph"), "{text}");
+        let rendered = std::fs::read(&file).unwrap();
+        assert!(rendered.starts_with(magic), "{name}");
+    }
+    let without_dot = osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--render-dot",
+        "x.pdf",
+        "--connection-string",
+        &store,
+    ]);
+    assert_eq!(without_dot.status.code(), Some(2));
+    let unknown_format = osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--dot",
+        "--render-dot",
+        dir.path().join("trace.nosuchformat").to_str().unwrap(),
+        "--connection-string",
+        &store,
+    ]);
+    assert_eq!(unknown_format.status.code(), Some(1));
+    assert!(
+        stderr(&unknown_format).contains("cannot render"),
+        "{}",
+        stderr(&unknown_format)
+    );
+}

@@ -493,6 +493,9 @@ pub fn trace_requests() -> bool {
 /// switches from `trace_sql` and `trace_requests`. `host` replaces the machine's hostname in
 /// payloads when given (call this before any trace starts).
 ///
+/// Returns what it did, for the service to log: whether a driver could not start and the
+/// configuration's warnings are in it, and its `Display` says it all in a few lines.
+///
 /// ```
 /// use osprof_core::config::{self, ProfilerConfig};
 ///
@@ -501,17 +504,29 @@ pub fn trace_requests() -> bool {
 /// conf.enabled = true;
 /// conf.trace_sql = true;
 /// conf.connection_string = format!("file://{}", path.display());
-/// config::init_from_conf(&conf, "nova", "api", None);
+/// let startup = config::init_from_conf(&conf, "nova", "api", None);
+/// assert!(startup.is_ok(), "{startup}");
+/// assert_eq!(startup.to_string(), "osprof: enabled; trace events go to the file driver");
 /// assert_eq!(osprof_core::notifier::get().name(), "file");
 /// assert!(osprof_core::web::is_enabled(false) && config::trace_sql());
 /// # std::fs::remove_file(path).unwrap();
 /// ```
-pub fn init_from_conf(config: &ProfilerConfig, project: &str, service: &str, host: Option<&str>) {
+pub fn init_from_conf(
+    config: &ProfilerConfig,
+    project: &str,
+    service: &str,
+    host: Option<&str>,
+) -> Startup {
     set_trace_sql(config.trace_sql);
     set_trace_requests(config.trace_requests);
+    let mut startup = Startup {
+        driver: None,
+        driver_error: None,
+        warnings: config.warnings.clone(),
+    };
     if !config.enabled {
         web::disable();
-        return;
+        return startup;
     }
     if let Some(host) = host
         && !crate::host::set(host)
@@ -521,10 +536,72 @@ pub fn init_from_conf(config: &ProfilerConfig, project: &str, service: &str, hos
             "osprof's host name was set before init_from_conf; keeping it"
         );
     }
-    let driver = notifier::create(
+    let driver = match notifier::try_create(
         &config.connection_string,
         &config.driver_options(project, service),
-    );
+    ) {
+        Ok(driver) => driver,
+        Err(error) => {
+            let unstarted = notifier::unstarted(&error);
+            startup.driver_error = Some(error);
+            unstarted
+        }
+    };
+    startup.driver = Some(driver.name());
     notifier::set_shared(driver);
     web::enable(config.hmac_keys.iter().cloned());
+    startup
+}
+
+/// What [`init_from_conf`] did: print it at start-up, or look at its parts.
+///
+/// ```
+/// use osprof_core::config::{self, ProfilerConfig};
+///
+/// let mut conf = ProfilerConfig::from_toml("[profiler]\nenabled = true\n[profiller]\n").unwrap();
+/// conf.connection_string = "pigeon://loft".into();
+/// let startup = config::init_from_conf(&conf, "nova", "api", None);
+/// assert!(!startup.is_ok());
+/// assert!(startup.driver_error.is_some());
+/// println!("{startup}"); // or hand it to your logger
+/// assert_eq!(startup.to_string().lines().count(), 2, "{startup}");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Startup {
+    /// The name of the driver that takes trace events (`unstarted` when it could not
+    /// start), or `None` when the configuration does not enable tracing.
+    pub driver: Option<&'static str>,
+    /// Why the configured driver could not start: every event is then counted as failed.
+    pub driver_error: Option<crate::Error>,
+    /// The configuration's warnings (see [`ProfilerConfig::warnings`]).
+    pub warnings: Vec<String>,
+}
+
+impl Startup {
+    /// Whether everything configured works: the driver started and nothing was ignored.
+    pub fn is_ok(&self) -> bool {
+        self.driver_error.is_none() && self.warnings.is_empty()
+    }
+}
+
+impl std::fmt::Display for Startup {
+    /// One line for the state (`osprof: enabled; trace events go to the redis driver`), then
+    /// one line per warning.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.driver, &self.driver_error) {
+            (None, _) => write!(f, "osprof: disabled; trace headers are ignored")?,
+            (Some(_), Some(error)) => write!(
+                f,
+                "osprof: enabled, but its driver cannot start ({error}); trace events are counted as failed"
+            )?,
+            (Some(driver), None) => {
+                write!(f, "osprof: enabled; trace events go to the {driver} driver")?
+            }
+        }
+        for warning in &self.warnings {
+            write!(f, "\nosprof: warning: {warning}")?;
+        }
+        Ok(())
+    }
 }

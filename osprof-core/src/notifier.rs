@@ -474,17 +474,20 @@ pub fn try_create(
 /// # std::fs::remove_file(path).unwrap();
 /// ```
 pub fn create(connection_string: &str, options: &crate::drivers::DriverOptions) -> Arc<dyn Driver> {
-    try_create(connection_string, options).unwrap_or_else(|error| {
-        tracing::error!(%error, "osprof cannot start its driver; trace events will be counted as failed");
-        if !tracing::dispatcher::has_been_set() {
-            // No subscriber would show the line above: this must not go unseen.
-            eprintln!(
-                "osprof: cannot start its driver ({error}); trace events will be counted as failed"
-            );
-        }
-        Arc::new(Unstarted {
-            reason: error.to_string(),
-        })
+    try_create(connection_string, options).unwrap_or_else(|error| unstarted(&error))
+}
+
+/// The sink that stands in for a driver that could not start, once the failure is logged.
+pub(crate) fn unstarted(error: &Error) -> Arc<dyn Driver> {
+    tracing::error!(%error, "osprof cannot start its driver; trace events will be counted as failed");
+    if !tracing::dispatcher::has_been_set() {
+        // No subscriber would show the line above: this must not go unseen.
+        eprintln!(
+            "osprof: cannot start its driver ({error}); trace events will be counted as failed"
+        );
+    }
+    Arc::new(Unstarted {
+        reason: error.to_string(),
     })
 }
 

@@ -66,3 +66,43 @@ fn with_no_subscriber_the_failure_reaches_standard_error() {
         "{stderr}"
     );
 }
+
+/// Run as a child process by the test below: `init_from_conf` with a driver that cannot
+/// start and a misspelled section.
+#[test]
+fn child_inits_from_a_conf_whose_driver_cannot_start() {
+    if std::env::var_os("OSPROF_TEST_CHILD").is_some() {
+        let mut conf = osprof_core::config::ProfilerConfig::from_toml(
+            "[profiler]\nenabled = true\nconnection_string = \"pigeon://loft\"\n[profilr]\n",
+        )
+        .unwrap();
+        conf.hmac_keys = vec!["key".into()];
+        let startup = osprof_core::config::init_from_conf(&conf, "nova", "api", None);
+        assert_eq!(startup.driver, Some("unstarted"));
+        assert!(!startup.is_ok());
+        println!("{startup}");
+    }
+}
+
+#[test]
+fn init_from_conf_returns_what_went_wrong() {
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_inits_from_a_conf_whose_driver_cannot_start",
+            "--nocapture",
+        ])
+        .env("OSPROF_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(child.status.success());
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        stdout.contains(
+            "osprof: enabled, but its driver cannot start (Driver not found for connection string: \
+             pigeon://loft); trace events are counted as failed\nosprof: warning: "
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ignored `profilr`"), "{stdout}");
+}

@@ -1,5 +1,6 @@
-//! The process-wide switch of `osprof_core::web` overrides each layer's setting. One test
-//! in its own binary, since the switch is global.
+//! The process-wide switch of `osprof_core::web` (set by `enable`/`disable` and by
+//! `init_from_conf`'s `enabled`) overrides each layer's setting, at run time. One test in its
+//! own binary, since the switch is global.
 
 #[path = "../../osprof-core/tests/common/mod.rs"]
 mod common;
@@ -38,4 +39,28 @@ async fn enable_and_disable_override_the_layer() {
 
     osprof_core::web::disable();
     assert_eq!(call(on, "layer-key").await, "untraced");
+
+    // `init_from_conf` applies `enabled` both ways, with the configured keys.
+    let mut conf = osprof_core::config::ProfilerConfig::default();
+    conf.connection_string = format!(
+        "file://{}",
+        std::env::temp_dir()
+            .join(format!("osprof-switch-{}.jsonl", std::process::id()))
+            .display()
+    );
+    conf.hmac_keys = vec!["conf-key".into()];
+    conf.enabled = true;
+    let sink = osprof_core::notifier::get();
+    let startup = osprof_core::config::init_from_conf(&conf, "nova", "api", None);
+    assert!(startup.is_ok(), "{startup}");
+    osprof_core::notifier::set_shared(sink.clone());
+    assert!(call(on, "conf-key").await.starts_with("traced"));
+    conf.enabled = false;
+    let startup = osprof_core::config::init_from_conf(&conf, "nova", "api", None);
+    assert_eq!(
+        startup.to_string(),
+        "osprof: disabled; trace headers are ignored"
+    );
+    assert_eq!(call(on, "conf-key").await, "untraced");
+    assert_eq!(call(off, "layer-key").await, "untraced");
 }

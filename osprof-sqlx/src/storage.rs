@@ -1,6 +1,7 @@
 //! `sqlite://`, `postgresql://`, `mysql://`: trace events stored in OSProfiler's `data`
 //! table, and read back as reports.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
@@ -9,10 +10,13 @@ use osprof_core::drivers::{Attempt, DriverOptions, RetryQueue};
 use osprof_core::notifier::{Batch, Driver};
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Row};
 
 /// Rows per INSERT statement: well under every database's limit on bound values.
 const ROWS_PER_INSERT: usize = 500;
+/// How long a read (a report, a list) may wait for its rows once the server has answered.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which SQL dialect a connection string speaks.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,9 +40,10 @@ struct Row9 {
 
 /// Stores events in OSProfiler's `data` table (`id, timestamp, base_id, parent_id, trace_id,
 /// project, host, service, name, data`), creating it if missing, with batched inserts in
-/// one transaction per batch; reads reports and trace lists back. While the database is
-/// away, events are held (up to `DriverOptions::retry_capacity`) and written when it
-/// returns; beyond that they are dropped and counted.
+/// one transaction per batch; reads reports and trace lists back. It connects on first use,
+/// so that a database that is away never delays start-up. While the database is away,
+/// events are held (up to `DriverOptions::retry_capacity`) and written when it returns;
+/// beyond that they are dropped and counted.
 ///
 /// ```
 /// use osprof_core::drivers::DriverOptions;
@@ -63,11 +68,17 @@ pub struct SqlStorage {
     dialect: Dialect,
     runtime: tokio::runtime::Runtime,
     pool: AnyPool,
+    /// The connection string without its password, for messages.
+    connection_string: String,
     project: String,
     service: String,
     pending: Mutex<RetryQueue<Row9>>,
-    /// How long one attempt to write, connecting included, may take: the socket timeout.
-    attempt_timeout: Duration,
+    /// How long one attempt to write, connecting included, may take, and how long a read
+    /// may wait for a connection: the socket timeout.
+    socket_timeout: Duration,
+    /// Whether the `data` table is known to exist; until then each connection made creates
+    /// it if missing.
+    table_ready: AtomicBool,
 }
 
 impl std::fmt::Debug for SqlStorage {
@@ -104,19 +115,24 @@ pub fn register_drivers() {
 }
 
 impl SqlStorage {
-    /// Connects to the database of `connection_string` and creates the `data` table if it
-    /// is missing. An SQLite file is created if it does not exist.
+    /// A driver for the database of `connection_string`. Nothing is reached here: the
+    /// first write or read connects (within `options.socket_timeout`) and creates the
+    /// `data` table if it is missing; an SQLite file is created if it does not exist.
+    /// A connection string that is not one of the accepted forms is an error.
     ///
     /// ```
     /// use osprof_core::drivers::DriverOptions;
+    /// use osprof_core::notifier::Driver;
     /// use osprof_sqlx::SqlStorage;
     ///
     /// let path = std::env::temp_dir().join(format!("osprof-open-{}.db", std::process::id()));
     /// let storage = SqlStorage::open(&format!("sqlite://{}", path.display()), &DriverOptions::default()).unwrap();
     /// osprof_core::notifier::set(storage);
-    /// # std::fs::remove_file(&path).unwrap();
-    /// let error = SqlStorage::open("postgresql://nobody@127.0.0.1:1/nowhere", &DriverOptions::default()).unwrap_err();
+    /// # std::fs::remove_file(&path).ok();
+    /// let unreachable = SqlStorage::open("postgresql://nobody@127.0.0.1:1/nowhere", &DriverOptions::default()).unwrap();
+    /// let error = unreachable.list_traces(&[]).unwrap_err();
     /// assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    /// assert!(SqlStorage::open("postgresql://[::1", &DriverOptions::default()).is_err());
     /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<SqlStorage, Error> {
         let failed = |message: String| Error::Driver {
@@ -152,31 +168,44 @@ impl SqlStorage {
             .enable_all()
             .build()
             .map_err(|error| failed(format!("cannot start the SQL client's thread: {error}")))?;
-        let timeout = options.socket_timeout.max(Duration::from_secs(2));
-        let pool = runtime
-            .block_on(async {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(timeout)
-                    .connect(&url)
-                    .await?;
-                for statement in create_table(dialect) {
-                    sqlx::query(statement).execute(&pool).await?;
-                }
-                Ok::<_, sqlx::Error>(pool)
-            })
-            .map_err(|error| {
-                failed(format!("cannot use {}: {error}", redact(connection_string)))
-            })?;
+        let pool = {
+            // A lazy pool still needs the runtime to exist for its background work.
+            let _runtime = runtime.enter();
+            AnyPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(options.socket_timeout)
+                .connect_lazy(&url)
+        }
+        .map_err(|error| failed(format!("cannot use {}: {error}", redact(connection_string))))?;
         Ok(SqlStorage {
             dialect,
             runtime,
             pool,
+            connection_string: redact(connection_string),
             project: options.project.clone(),
             service: options.service.clone(),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
-            attempt_timeout: options.socket_timeout,
+            socket_timeout: options.socket_timeout,
+            table_ready: AtomicBool::new(false),
         })
+    }
+
+    /// A connection from the pool, with the `data` table made sure of, before `deadline`.
+    async fn connection(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Result<PoolConnection<Any>, sqlx::Error>, tokio::time::error::Elapsed> {
+        tokio::time::timeout_at(deadline, async {
+            let mut connection = self.pool.acquire().await?;
+            if !self.table_ready.load(Ordering::Relaxed) {
+                for statement in create_table(self.dialect) {
+                    sqlx::query(statement).execute(&mut *connection).await?;
+                }
+                self.table_ready.store(true, Ordering::Relaxed);
+            }
+            Ok(connection)
+        })
+        .await
     }
 
     fn create(connection_string: &str, options: &DriverOptions) -> Result<Arc<dyn Driver>, Error> {
@@ -222,7 +251,7 @@ impl SqlStorage {
         if !pending.due(now) {
             return;
         }
-        let mut attempt = Attempt::new(self.attempt_timeout, now);
+        let mut attempt = Attempt::new(self.socket_timeout, now);
         while !pending.items().is_empty() {
             let Some(deadline) = attempt.next_batch() else {
                 return;
@@ -330,7 +359,7 @@ impl SqlStorage {
                 .bind(row.name.clone())
                 .bind(row.data.clone());
         }
-        let mut connection = match tokio::time::timeout_at(deadline, self.pool.acquire()).await? {
+        let mut connection = match self.connection(deadline).await? {
             Ok(connection) => connection,
             Err(error) => return Ok(Err(error)),
         };
@@ -348,18 +377,42 @@ impl SqlStorage {
         written
     }
 
-    /// The payloads selected by `sql` (one text column, `data`), with `argument` bound.
+    /// The payloads selected by `sql` (one text column, `data`), with `argument` bound:
+    /// connecting within the socket timeout, the rows within [`READ_TIMEOUT`].
     fn select(&self, sql: &str, argument: Option<&str>) -> Result<Vec<Value>, Error> {
+        let failed = |reason: String| Error::Driver {
+            driver: "sql",
+            message: format!(
+                "cannot read traces from {}: {reason}",
+                self.connection_string
+            ),
+        };
         let rows = self.runtime.block_on(async {
+            let connect_by = tokio::time::Instant::now() + self.socket_timeout;
+            let mut connection = match self.connection(connect_by).await {
+                Ok(Ok(connection)) => connection,
+                // The pool's own wait is the socket timeout too: either may end first.
+                Ok(Err(sqlx::Error::PoolTimedOut)) | Err(_) => {
+                    return Err(failed(format!(
+                        "no connection within the socket timeout ({:?})",
+                        self.socket_timeout
+                    )));
+                }
+                Ok(Err(error)) => return Err(failed(error.to_string())),
+            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
             if let Some(argument) = argument {
                 query = query.bind(argument.to_owned());
             }
-            query.fetch_all(&self.pool).await
-        });
-        let rows = rows.map_err(|error| Error::Driver {
-            driver: "sql",
-            message: format!("cannot read traces: {error}"),
+            match tokio::time::timeout(READ_TIMEOUT, query.fetch_all(&mut *connection)).await {
+                Ok(rows) => rows.map_err(|error| failed(error.to_string())),
+                Err(_) => {
+                    connection.close_on_drop();
+                    Err(failed(format!(
+                        "the server sent no rows within {READ_TIMEOUT:?}"
+                    )))
+                }
+            }
         })?;
         Ok(rows
             .iter()

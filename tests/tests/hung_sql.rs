@@ -39,3 +39,31 @@ fn a_hung_database_never_stalls_traced_code_and_every_event_is_counted() {
     // server committed it and its answer was lost.
     assert_accounted("sql", &load, notifier::stats(), in_store, 500);
 }
+
+/// Start-up never waits for the database: a hung one is reached only by the first write
+/// or read, and a read gives up within the socket timeout, saying so.
+#[test]
+fn a_hung_database_never_delays_start_up_and_a_read_says_it_timed_out() {
+    let proxy = Proxy::start("127.0.0.1:5432");
+    proxy.pause(true);
+    osprof_sqlx::register_drivers();
+    let url = format!("postgresql://postgres@127.0.0.1:{}/test", proxy.port());
+    let mut options = DriverOptions::new("nova", "api");
+    options.socket_timeout = std::time::Duration::from_millis(300);
+
+    let started = std::time::Instant::now();
+    let driver = notifier::try_create(&url, &options).unwrap();
+    assert!(
+        started.elapsed() < options.socket_timeout,
+        "{:?}",
+        started.elapsed()
+    );
+
+    let error = driver.list_traces(&[]).unwrap_err().to_string();
+    assert!(
+        error.contains("no connection within the socket timeout (300ms)"),
+        "{error}"
+    );
+    proxy.pause(false);
+    driver.list_traces(&[]).unwrap();
+}

@@ -6,6 +6,11 @@
 //! timestamp, _unique_id}` published to the topic exchange `openstack` with routing key
 //! `profiler.info`, where a queue of the same name (declared as oslo.messaging declares it)
 //! keeps it until a consumer (Ceilometer, `osprofiler trace show`) reads it.
+//!
+//! Reports are read back from that queue as OSProfiler's `trace show` reads them: every
+//! message there and every one that arrives until no event of the trace came for the idle
+//! timeout. Unlike OSProfiler, reading takes nothing away: each message goes back to the
+//! queue, for the next reader or the real consumer.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +18,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -23,6 +28,7 @@ use super::retry::{Attempt, RetryQueue};
 use super::{DriverOptions, LineWriter};
 use crate::Error;
 use crate::notifier::{Batch, Driver};
+use crate::report::Report;
 
 /// oslo.messaging's default `control_exchange`.
 const EXCHANGE: &str = "openstack";
@@ -39,7 +45,7 @@ const FIRST_BATCH: usize = 256;
 /// publisher confirms, from the delivery thread. While the broker is away, events are held
 /// (up to `DriverOptions::retry_capacity`) and published after it returns; beyond that they
 /// are dropped and counted in `notifier::stats().dropped`, with one `tracing` warning per
-/// outage. Write-only: reports are read from where the consumer stores them.
+/// outage. [`Driver::get_report`] reads a trace from the queue (see the module docs).
 ///
 /// ```
 /// use osprof_core::drivers::{AmqpDriver, DriverOptions};
@@ -60,6 +66,8 @@ pub struct AmqpDriver {
     socket_timeout: Duration,
     /// Messages per confirm batch: what the broker confirms well within the timeout.
     batch_size: AtomicUsize,
+    /// How long a report waits for more of its trace's events after the last one came.
+    idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for AmqpDriver {
@@ -72,9 +80,9 @@ impl std::fmt::Debug for AmqpDriver {
 
 impl AmqpDriver {
     /// A driver for `amqp://user:password@host:port/vhost`, or `messaging://` (the broker of
-    /// `OSPROF_TRANSPORT_URL`, given as `amqp://` or oslo's `rabbit://`, else
-    /// `amqp://guest:guest@127.0.0.1:5672/%2f`). The connection is made on first use and
-    /// again after any failure.
+    /// `options.transport_url`, else of `OSPROF_TRANSPORT_URL`, given as `amqp://` or oslo's
+    /// `rabbit://`, else `amqp://guest:guest@127.0.0.1:5672/%2f`). The connection is made on
+    /// first use and again after any failure.
     ///
     /// ```
     /// use osprof_core::drivers::{AmqpDriver, DriverOptions};
@@ -86,7 +94,11 @@ impl AmqpDriver {
     /// ```
     pub fn open(connection_string: &str, options: &DriverOptions) -> Result<AmqpDriver, Error> {
         let broker = if connection_string.starts_with("messaging:") {
-            std::env::var("OSPROF_TRANSPORT_URL").unwrap_or_else(|_| DEFAULT_BROKER.to_owned())
+            match &options.transport_url {
+                Some(url) => url.clone(),
+                None => std::env::var("OSPROF_TRANSPORT_URL")
+                    .unwrap_or_else(|_| DEFAULT_BROKER.to_owned()),
+            }
         } else {
             connection_string.to_owned()
         };
@@ -122,6 +134,7 @@ impl AmqpDriver {
             event_type: format!("profiler.{}", options.service),
             socket_timeout: options.socket_timeout,
             batch_size: AtomicUsize::new(FIRST_BATCH),
+            idle_timeout: options.idle_timeout,
         })
     }
 
@@ -154,7 +167,7 @@ impl AmqpDriver {
         out.push(message);
     }
 
-    /// Connects, declares the exchange and queue as oslo.messaging does, turns on confirms.
+    /// Connects, and declares the exchange and queue as oslo.messaging does.
     async fn connect(broker: &str) -> lapin::Result<(Connection, Channel)> {
         let connection = Connection::connect(broker, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
@@ -182,10 +195,63 @@ impl AmqpDriver {
                 FieldTable::default(),
             )
             .await?;
+        Ok((connection, channel))
+    }
+
+    /// Connects for publishing: with the broker's confirms.
+    async fn connect_publisher(broker: &str) -> lapin::Result<(Connection, Channel)> {
+        let (connection, channel) = Self::connect(broker).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
         Ok((connection, channel))
+    }
+
+    /// The payloads of `base_id`'s events in the queue, waiting for more until none came for
+    /// the idle timeout. Nothing is acknowledged, so closing the channel puts every message
+    /// back.
+    async fn read_trace(&self, base_id: &str) -> Result<Vec<serde_json::Value>, String> {
+        let connect = tokio::time::timeout(self.socket_timeout, Self::connect(&self.broker));
+        let (connection, channel) = match connect.await {
+            Ok(connected) => connected.map_err(|error| error.to_string())?,
+            Err(_) => {
+                return Err(format!(
+                    "the broker did not answer within the socket timeout ({:?})",
+                    self.socket_timeout
+                ));
+            }
+        };
+        let mut consumer = channel
+            .basic_consume(
+                ROUTING_KEY.into(),
+                "osprof-report".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|error| error.to_string())?;
+        let mut events = Vec::new();
+        let mut last_event = tokio::time::Instant::now();
+        loop {
+            let next = std::future::poll_fn(|context| {
+                futures_core::Stream::poll_next(std::pin::Pin::new(&mut consumer), context)
+            });
+            let delivery = match tokio::time::timeout_at(last_event + self.idle_timeout, next).await
+            {
+                Err(_) | Ok(None) => break,
+                Ok(Some(delivery)) => delivery.map_err(|error| error.to_string())?,
+            };
+            if let Some(payload) = payload_of(&delivery.data)
+                && payload["base_id"].as_str() == Some(base_id)
+            {
+                events.push(payload);
+                last_event = tokio::time::Instant::now();
+            }
+        }
+        // Unacknowledged, every message read goes back to the queue.
+        let _ = channel.close(200, "read".into()).await;
+        let _ = connection.close(200, "read".into()).await;
+        Ok(events)
     }
 
     /// Publishes `messages` and waits for the broker to confirm them all.
@@ -237,7 +303,8 @@ impl AmqpDriver {
             if slot.is_none() {
                 // The timer is made inside the runtime: it needs its clock.
                 let connect = async {
-                    tokio::time::timeout(left(deadline), Self::connect(&self.broker)).await
+                    tokio::time::timeout(left(deadline), Self::connect_publisher(&self.broker))
+                        .await
                 };
                 match self.runtime.block_on(connect) {
                     Ok(Ok(connected)) => {
@@ -282,6 +349,20 @@ impl AmqpDriver {
     }
 }
 
+/// The payload of a notification message: oslo.messaging's format 1.0 (the payload under
+/// `payload`) or 2.0 (that message as JSON text under `oslo.message`).
+fn payload_of(message: &[u8]) -> Option<serde_json::Value> {
+    let mut message: serde_json::Value = serde_json::from_slice(message).ok()?;
+    if let Some(inner) = message
+        .get("oslo.message")
+        .and_then(serde_json::Value::as_str)
+    {
+        message = serde_json::from_str(inner).ok()?;
+    }
+    let payload = message.get_mut("payload")?.take();
+    payload.is_object().then_some(payload)
+}
+
 /// The `timestamp` of a payload's JSON text, as osprof writes it (no escapes).
 fn timestamp_of(json: &str) -> Option<String> {
     let start = json.find(",\"timestamp\":\"")? + ",\"timestamp\":\"".len();
@@ -314,6 +395,17 @@ impl Driver for AmqpDriver {
     fn flush(&self) -> Result<(), Error> {
         self.publish_pending(true);
         Ok(())
+    }
+
+    fn get_report(&self, base_id: &str) -> Result<Report, Error> {
+        let events = self
+            .runtime
+            .block_on(self.read_trace(base_id))
+            .map_err(|reason| Error::Driver {
+                driver: "amqp",
+                message: format!("cannot read traces from the queue {ROUTING_KEY}: {reason}"),
+            })?;
+        Ok(crate::report::build(events))
     }
 
     fn holds_events(&self) -> bool {

@@ -71,6 +71,12 @@ pub struct DriverOptions {
     /// How many events a networked driver keeps for a retry while its server is away;
     /// beyond that, events are dropped and counted in `notifier::stats().dropped`.
     pub retry_capacity: usize,
+    /// The broker `messaging://` means (`amqp://` or oslo's `rabbit://` URL); when `None`,
+    /// the one in `OSPROF_TRANSPORT_URL`, else `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub transport_url: Option<String>,
+    /// How long `messaging://` reads of a report wait for more of the trace's events after
+    /// the last one came (OSProfiler's `--idle-timeout`, 1 s by default).
+    pub idle_timeout: Duration,
 }
 
 impl Default for DriverOptions {
@@ -84,6 +90,8 @@ impl Default for DriverOptions {
             socket_timeout: Duration::from_millis(100),
             sentinel_service_name: "mymaster".to_owned(),
             retry_capacity: 65_536,
+            transport_url: None,
+            idle_timeout: Duration::from_secs(1),
         }
     }
 }

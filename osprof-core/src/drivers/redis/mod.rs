@@ -24,7 +24,7 @@ const ERRORS: &str = "osprofiler_error:";
 /// Commands per pipeline: large enough to amortise round trips, small enough to bound the
 /// memory of one request.
 const PIPELINE_LEN: usize = 4096;
-/// How long reads (reports, lists) may take.
+/// How long each reply of a read (a report, a list) may take, once the server has answered.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One command to send: `LPUSH key line`, or `SET key line` for the error index.
@@ -222,17 +222,40 @@ impl RedisDriver {
         }
     }
 
+    /// A connection for reading: connected, and answering a `PING`, within the socket
+    /// timeout (so that a server that hangs fails the read at once); each reply after that
+    /// may take up to [`READ_TIMEOUT`].
     fn reader(&self) -> Result<Connection, Error> {
+        let deadline = Instant::now() + self.socket_timeout;
+        // A zero timeout would mean no timeout at all to the socket.
+        let left = || {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        };
         let connection = self
             .server
-            .client(Instant::now() + READ_TIMEOUT)
-            .and_then(|client| client.get_connection_with_timeout(READ_TIMEOUT))
-            .map_err(read_error)?;
-        connection
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .and_then(|()| connection.set_write_timeout(Some(READ_TIMEOUT)))
-            .map_err(read_error)?;
-        Ok(connection)
+            .client(deadline)
+            .and_then(|client| client.get_connection_with_timeout(left()))
+            .and_then(|mut connection| {
+                connection.set_read_timeout(Some(left()))?;
+                connection.set_write_timeout(Some(left()))?;
+                redis::cmd("PING").query::<()>(&mut connection)?;
+                connection.set_read_timeout(Some(READ_TIMEOUT))?;
+                connection.set_write_timeout(Some(READ_TIMEOUT))?;
+                Ok(connection)
+            });
+        connection.map_err(|error| {
+            let reason = if error.is_timeout() {
+                format!(
+                    "the server did not answer within the socket timeout ({:?})",
+                    self.socket_timeout
+                )
+            } else {
+                error.to_string()
+            };
+            read_error(reason)
+        })
     }
 }
 
@@ -306,7 +329,7 @@ impl std::fmt::Debug for RedisDriver {
     }
 }
 
-fn read_error(error: redis::RedisError) -> Error {
+fn read_error(error: impl std::fmt::Display) -> Error {
     Error::Driver {
         driver: "redis",
         message: format!("cannot read traces: {error}"),
