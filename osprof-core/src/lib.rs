@@ -65,7 +65,7 @@ pub mod web;
 
 pub use context::{
     ContextStats, FutureExt, InTrace, Instrumented, NoStopInfo, OwnedTrace, PollSpan, Profiler,
-    Trace, TraceSnapshot, carry, clean, context_stats, get, init, is_active, start, stop,
+    Trace, TraceSnapshot, add_info, carry, clean, context_stats, get, init, is_active, start, stop,
 };
 pub use error::Error;
 pub use osprof_macros::{trace, trace_impl};

@@ -1,6 +1,7 @@
 //! What `#[trace]` and `#[trace_impl]` expand to. Hidden and not a stable API: use the macros.
 
 use std::any::type_name;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -101,12 +102,35 @@ pub fn stop_result(result: String) -> Stop {
     Stop(Some(Info::Result(result)))
 }
 
-/// A stop with `{"etype": ..., "message": ...}` for an `Err(error)` return.
-pub fn stop_error<E: ?Sized>(_error: &E, message: String) -> Stop {
-    Stop(Some(Info::Failure {
-        etype: short_type_name(type_name::<E>()).into(),
-        message,
-    }))
+/// A stop with `{"etype": ..., "message": ...}` for an `Err(error)` return; `etype` from
+/// `(&&Wrap(error)).osprof_etype()`.
+pub fn stop_error(etype: Cow<'static, str>, message: String) -> Stop {
+    Stop(Some(Info::Failure { etype, message }))
+}
+
+/// An error's `etype`: the full path of its type, as [`type_name`] gives it, and for a
+/// `std::io::Error` its kind after it (chosen first, for `(&&Wrap(e))`).
+pub trait IoErrorType {
+    /// The `etype`.
+    fn osprof_etype(&self) -> Cow<'static, str>;
+}
+
+impl IoErrorType for &Wrap<'_, std::io::Error> {
+    fn osprof_etype(&self) -> Cow<'static, str> {
+        format!("{}::{:?}", type_name::<std::io::Error>(), self.0.kind()).into()
+    }
+}
+
+/// See [`IoErrorType`].
+pub trait NamedType {
+    /// The `etype`.
+    fn osprof_etype(&self) -> Cow<'static, str>;
+}
+
+impl<T: ?Sized> NamedType for Wrap<'_, T> {
+    fn osprof_etype(&self) -> Cow<'static, str> {
+        type_name::<T>().into()
+    }
 }
 
 /// The span of a sync function: stops when finished or dropped (then as a panic if unwinding).

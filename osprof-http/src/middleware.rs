@@ -71,7 +71,14 @@ impl Middleware for TraceMiddleware {
             Some(match result {
                 Ok(response) => json!({"requests": {"status_code": response.status().as_u16()}}),
                 Err(error) => json!({
-                    "etype": "reqwest_middleware::Error",
+                    "etype": format!(
+                        "{}::{}",
+                        std::any::type_name::<reqwest_middleware::Error>(),
+                        match error {
+                            reqwest_middleware::Error::Middleware(_) => "Middleware",
+                            reqwest_middleware::Error::Reqwest(_) => "Reqwest",
+                        }
+                    ),
                     "message": error.to_string(),
                 }),
             })

@@ -80,7 +80,10 @@ async fn a_failed_call_still_stops_its_span_with_the_error() {
     assert_eq!(common::tree(&events), "http\n");
     let stop = &events[1];
     assert_eq!(stop["name"], "http-stop");
-    assert_eq!(stop["info"]["etype"], "reqwest_middleware::Error");
+    assert_eq!(
+        stop["info"]["etype"],
+        "reqwest_middleware::error::Error::Reqwest"
+    );
     assert!(
         stop["info"]["message"].as_str().unwrap().contains("error"),
         "{stop}"

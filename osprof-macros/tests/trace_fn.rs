@@ -109,10 +109,13 @@ fn errors_stop_with_etype_and_message_and_propagate() {
     });
     assert_eq!(
         start_info(&events, 1),
-        json!({"etype": "Refused", "message": "refused with 300"})
+        json!({"etype": "trace_fn::Refused", "message": "refused with 300"})
     );
     assert_eq!(start_info(&events, 3), json!({}));
-    assert_eq!(start_info(&events, 5)["etype"], "ParseIntError");
+    assert_eq!(
+        start_info(&events, 5)["etype"],
+        "core::num::error::ParseIntError"
+    );
     assert_eq!(
         start_info(&events, 5)["message"],
         "invalid digit found in string"

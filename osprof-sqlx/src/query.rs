@@ -144,7 +144,7 @@ pub(crate) fn error_info(error: &Error) -> Value {
         .map(ToString::to_string)
         .unwrap_or_default();
     json!({
-        "etype": format!("sqlx::Error::{variant}"),
+        "etype": format!("{}::{variant}", std::any::type_name::<Error>()),
         "message": error.to_string(),
         "db": {
             "original_exception": error.to_string(),

@@ -112,7 +112,7 @@ macro_rules! suite {
                 })
                 .await;
                 let stop = stop_of(&events, "SELECT * FROM no_such_table");
-                assert_eq!(stop["info"]["etype"], "sqlx::Error::Database");
+                assert_eq!(stop["info"]["etype"], "sqlx_core::error::Error::Database");
                 assert!(stop["info"]["message"].as_str().unwrap().contains("no_such_table"), "{stop}");
                 assert!(stop["info"]["db"]["code"].is_string(), "{stop}");
                 assert!(stop["info"]["db"]["original_exception"].is_string());

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::delivery;
 use crate::id::Id;
@@ -132,6 +132,9 @@ pub(crate) struct Context {
     /// span onto `spans` ([`Context::record_held`]).
     held: Option<HeldSpan>,
     owner: Owner,
+    /// What [`add_info`] added to open spans, by span id, for their stops. Empty but for a
+    /// span that was given some: a span closing looks here only when it is not.
+    added: Vec<(Id, Map<String, Value>)>,
 }
 
 /// An open span whose start is recorded.
@@ -163,6 +166,7 @@ impl Context {
             spans: Vec::new(),
             held: None,
             owner: Owner::Code,
+            added: Vec::new(),
         })
     }
 
@@ -190,6 +194,7 @@ impl Context {
             spans: vec![Frame::recorded(id, name)],
             held: None,
             owner: Owner::Code,
+            added: Vec::new(),
         })
     }
 
@@ -284,12 +289,48 @@ impl Context {
         self.spans.push(Frame::recorded(id, name));
     }
 
-    /// Takes the span `id` off the top again after its poll, if it is innermost.
-    fn exit_recorded(&mut self, recorder: &mut Recorder, id: Id) {
+    /// Takes the span `id` off the top again after its poll, if it is innermost, with what
+    /// [`add_info`] added to it during the poll.
+    fn exit_recorded(&mut self, recorder: &mut Recorder, id: Id) -> Option<Map<String, Value>> {
         // A span still held inside it stays innermost: recorded, it keeps `id` below it.
         self.record_held(recorder);
         if self.spans.last().is_some_and(|frame| frame.id == id) {
             self.spans.pop();
+        }
+        self.take_added(id)
+    }
+
+    /// What [`add_info`] added to the span `id`, taken for its stop.
+    #[inline(always)]
+    fn take_added(&mut self, id: Id) -> Option<Map<String, Value>> {
+        if self.added.is_empty() {
+            return None;
+        }
+        self.take_added_slow(id)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_added_slow(&mut self, id: Id) -> Option<Map<String, Value>> {
+        let index = self.added.iter().position(|(span, _)| *span == id)?;
+        Some(self.added.swap_remove(index).1)
+    }
+
+    /// Adds `key: value` to what the innermost span's stop will carry.
+    fn add_info(&mut self, recorder: &mut Recorder, key: &str, value: Value) {
+        // A held span gets its id, and its start recorded, for its stop to carry info.
+        self.record_held(recorder);
+        let Some(frame) = self.spans.last() else {
+            return;
+        };
+        let id = frame.id;
+        match self.added.iter_mut().find(|(span, _)| *span == id) {
+            Some((_, map)) => {
+                map.insert(key.to_owned(), value);
+            }
+            None => self
+                .added
+                .push((id, Map::from_iter([(key.to_owned(), value)]))),
         }
     }
 
@@ -299,6 +340,10 @@ impl Context {
         self.record_held(recorder);
         let parent_id = self.parent_of_top();
         if let Some(frame) = self.spans.pop() {
+            let detail = match self.take_added(frame.id) {
+                Some(added) => detail.with_added(added),
+                None => detail,
+            };
             let what = What::new(Phase::Stop, &frame.name, detail);
             recorder.push(self.base_id, RawEvent::now(frame.id, parent_id, what));
         }
@@ -314,9 +359,15 @@ impl Context {
         let Some(frame) = self.spans.pop() else {
             return;
         };
-        let what = match frame.name.as_static() {
-            Some(name) => What::StopPlain(name),
-            None => What::new(Phase::Stop, &frame.name, Detail::None),
+        let what = match (frame.name.as_static(), self.take_added(frame.id)) {
+            (Some(name), None) => What::StopPlain(name),
+            (_, added) => {
+                let detail = match added {
+                    Some(added) => Detail::None.with_added(added),
+                    None => Detail::None,
+                };
+                What::new(Phase::Stop, &frame.name, detail)
+            }
         };
         recorder.push(self.base_id, RawEvent::now(frame.id, parent_id, what));
     }
@@ -331,6 +382,8 @@ impl Clone for Context {
             spans: self.spans.clone(),
             held: self.held,
             owner: Owner::Code,
+            // Added info belongs to the spans' own closing, in the original.
+            added: Vec::new(),
         })
     }
 }
@@ -566,6 +619,39 @@ pub fn start(name: &str, info: Option<Value>) {
 /// ```
 pub fn stop(info: Option<Value>) {
     stop_span(info.map(Info::Json));
+}
+
+/// Adds `key: value` to the info of the innermost open span of the current trace: its stop
+/// payload carries it (a later value for the same key replaces an earlier one). For what a
+/// span learns while it runs, such as a row count or the tenant a request turned out to
+/// be for, as `tracing`'s `Span::record` does.
+///
+/// Does nothing, and converts nothing, without an active trace or with no span open in it.
+/// The innermost span is the one opened last in the current thread of control (see
+/// [`init`]) and not yet stopped: a `#[trace]` function's, a [`Trace`] guard's, or a traced
+/// future's while it is polled.
+///
+/// ```
+/// use osprof_core::trace;
+///
+/// #[trace]
+/// fn load(tenant: &str) -> usize {
+///     let rows = 42; // learned halfway
+///     osprof_core::add_info("rows", rows);
+///     rows
+/// }
+///
+/// osprof_core::init("key", None, None);
+/// load("acme"); // `load-stop` carries `"rows": 42` in its info
+/// osprof_core::clean();
+/// osprof_core::add_info("rows", 1); // no trace: nothing happens
+/// ```
+#[inline]
+pub fn add_info<V: Into<Value>>(key: &str, value: V) {
+    if !any_alive() {
+        return;
+    }
+    with_current(|context, recorder| context.add_info(recorder, key, value.into()));
 }
 
 /// Opens a span if a trace is active; true if it did.

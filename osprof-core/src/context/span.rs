@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::guard::panic_info;
 use super::{
@@ -43,6 +43,8 @@ struct Open {
     /// where it is polled): the context that was current, put back after the poll.
     /// Boxed: only a span that moved pays for the room.
     displaced: Option<Box<Option<Context>>>,
+    /// What [`add_info`](crate::add_info) added to the span in earlier polls, for its stop.
+    added: Option<Box<Map<String, Value>>>,
 }
 
 impl AsyncSpan {
@@ -123,6 +125,7 @@ impl AsyncSpan {
                         base_id: context.base_id,
                         parent_id,
                         displaced: None,
+                        added: None,
                     })
                 });
                 match opened {
@@ -162,15 +165,26 @@ impl AsyncSpan {
                 Some(mut displaced) => {
                     leave_scope(&mut displaced);
                     // The span's own context, done with for this poll.
+                    if let Some(own) = displaced.as_mut()
+                        && let Some(added) = own.take_added(open.id)
+                    {
+                        open.keep(added);
+                    }
                     drop(displaced);
                 }
                 None => {
-                    let key = with_current(|context, recorder| {
-                        context.exit_recorded(recorder, open.id);
-                        open.hmac_key.is_none().then(|| context.hmac_key.clone())
+                    let exited = with_current(|context, recorder| {
+                        let added = context.exit_recorded(recorder, open.id);
+                        let key = open.hmac_key.is_none().then(|| context.hmac_key.clone());
+                        (added, key)
                     });
-                    if let Some(Some(key)) = key {
-                        open.hmac_key = Some(key);
+                    if let Some((added, key)) = exited {
+                        if let Some(key) = key {
+                            open.hmac_key = Some(key);
+                        }
+                        if let Some(added) = added {
+                            open.keep(added);
+                        }
                     }
                 }
             }
@@ -186,18 +200,26 @@ impl AsyncSpan {
             self.exit();
             return self.finish(info);
         }
-        let (base_id, id) = (open.base_id, open.id);
-        let what = What::new(Phase::Stop, &open.name, Detail::from_info(info));
-        let mut stop = Some(RawEvent::now(id, open.parent_id, what));
-        with_current(|context, recorder| {
-            context.exit_recorded(recorder, id);
-            if let Some(stop) = stop.take() {
-                recorder.push(base_id, stop);
-            }
+        let Open {
+            name,
+            base_id,
+            id,
+            parent_id,
+            added: kept,
+            ..
+        } = open;
+        let (base_id, id, parent_id) = (*base_id, *id, *parent_id);
+        let mut detail = Some(Detail::from_info(info));
+        let stopped = with_current(|context, recorder| {
+            let added = context.exit_recorded(recorder, id);
+            let detail = with_added(detail.take(), kept.take(), added);
+            let what = What::new(Phase::Stop, name, detail);
+            recorder.push(base_id, RawEvent::now(id, parent_id, what));
         });
-        if let Some(stop) = stop {
+        if stopped.is_none() {
             // The trace left this thread during the poll (`clean` inside the future).
-            record_detached(base_id, stop);
+            let what = What::new(Phase::Stop, name, with_added(detail, kept.take(), None));
+            record_detached(base_id, RawEvent::now(id, parent_id, what));
         }
         self.state = State::Done;
     }
@@ -205,19 +227,56 @@ impl AsyncSpan {
     /// Records the stop, with `info`, if the span was opened.
     pub(crate) fn finish(&mut self, info: Option<Info>) {
         if let State::Open(open) = std::mem::replace(&mut self.state, State::Done) {
+            let detail = with_added(Some(Detail::from_info(info)), open.added, None);
             record_detached(
                 open.base_id,
                 RawEvent::now(
                     open.id,
                     open.parent_id,
-                    What::new(Phase::Stop, &open.name, Detail::from_info(info)),
+                    What::new(Phase::Stop, &open.name, detail),
                 ),
             );
         }
     }
 }
 
+/// A stop's detail with what [`add_info`](crate::add_info) added in earlier polls (`kept`)
+/// and in the last one (`added`, whose entries win).
+#[inline(always)]
+fn with_added(
+    detail: Option<Detail>,
+    kept: Option<Box<Map<String, Value>>>,
+    added: Option<Map<String, Value>>,
+) -> Detail {
+    let detail = detail.unwrap_or(Detail::None);
+    if kept.is_none() && added.is_none() {
+        return detail;
+    }
+    merge_added(detail, kept, added)
+}
+
+#[cold]
+#[inline(never)]
+fn merge_added(
+    detail: Detail,
+    kept: Option<Box<Map<String, Value>>>,
+    added: Option<Map<String, Value>>,
+) -> Detail {
+    let mut all = kept.map(|kept| *kept).unwrap_or_default();
+    all.extend(added.unwrap_or_default());
+    detail.with_added(all)
+}
+
 impl Open {
+    /// Keeps what a poll added to the span, over what earlier polls added.
+    #[cold]
+    fn keep(&mut self, added: Map<String, Value>) {
+        match &mut self.added {
+            Some(kept) => kept.extend(added),
+            None => self.added = Some(Box::new(added)),
+        }
+    }
+
     /// Makes a context of the span's own trace current for this poll.
     #[cold]
     fn bring_context(&mut self) {

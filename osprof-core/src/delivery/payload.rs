@@ -218,7 +218,14 @@ fn is_plain(info: &Value) -> bool {
 
 /// The event's own info (moved: every payload gets a fresh map) with `host` set.
 fn with_host(info: Info, host: &str) -> Value {
-    let mut map = match info {
+    let mut map = info_map(info);
+    map.insert("host".into(), Value::String(host.to_owned()));
+    Value::Object(map)
+}
+
+/// The event's own info as the map of a payload's `info`.
+fn info_map(info: Info) -> Map<String, Value> {
+    match info {
         Info::Json(Value::Object(map)) => map,
         Info::Json(Value::Null) => Map::with_capacity(1),
         Info::Json(other) => Map::from_iter([("value".to_owned(), other)]),
@@ -244,9 +251,12 @@ fn with_host(info: Info, host: &str) -> Value {
                 Value::String(result),
             )])),
         )]),
-    };
-    map.insert("host".into(), Value::String(host.to_owned()));
-    Value::Object(map)
+        Info::Added { base, added } => {
+            let mut map = base.map(|base| info_map(*base)).unwrap_or_default();
+            map.extend(added);
+            map
+        }
+    }
 }
 
 #[cfg(test)]

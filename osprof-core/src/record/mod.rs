@@ -109,6 +109,29 @@ impl Detail {
         }
     }
 
+    /// This detail with the info [`add_info`](crate::add_info) added to its span.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn with_added(self, added: serde_json::Map<String, serde_json::Value>) -> Detail {
+        let base = match self {
+            Detail::None => None,
+            Detail::Function(site) => Some(Info::Function {
+                user: None,
+                path: site.path(),
+                args: None,
+            }),
+            Detail::Extra(mut extra) => {
+                let base = extra.info.take().map(Box::new);
+                extra.info = Some(Info::Added { base, added });
+                return Detail::Extra(extra);
+            }
+        };
+        Detail::boxed(Info::Added {
+            base: base.map(Box::new),
+            added,
+        })
+    }
+
     #[cold]
     #[inline(never)]
     fn boxed(info: Info) -> Detail {
@@ -383,6 +406,12 @@ pub(crate) enum Info {
     Failure {
         etype: Cow<'static, str>,
         message: String,
+    },
+    /// A stop's info with what [`add_info`](crate::add_info) added to the span while it was
+    /// open: the entries of `added` go over those of `base`.
+    Added {
+        base: Option<Box<Info>>,
+        added: serde_json::Map<String, serde_json::Value>,
     },
 }
 
