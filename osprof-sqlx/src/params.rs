@@ -6,9 +6,11 @@
 //! and decoded per value. The text is read into the span's info only: it is never logged.
 //! Anything not understood becomes a placeholder naming its type, never an error.
 //!
-//! The text is written into a bounded buffer: arguments whose text would pass
-//! [`MAX_DEBUG_LEN`] (a large blob) are recorded as placeholders, so that recording
-//! parameters never costs a query a copy of its data many times over.
+//! Each value is judged alone: lists of bytes are kept as bytes, not text, and a text value
+//! longer than [`MAX_TEXT_LEN`] is `"<too large>"` while the values beside it are shown
+//! (a blob is `"<N bytes>"` whatever its size). Only arguments past [`MAX_LIST_BYTES`] of
+//! bytes or [`MAX_DEBUG_LEN`] of other text are all placeholders, so that recording
+//! parameters never costs a query more than a bounded copy of its data.
 
 use std::fmt;
 
@@ -56,41 +58,149 @@ pub trait ParamValues {
 
 impl ParamValues for SqliteArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), debug_text(self).as_deref().map(sqlite_values))
+        keyed(self.len(), debug_text(self).as_ref().map(sqlite_values))
     }
 }
 
 impl ParamValues for PgArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), debug_text(self).as_deref().map(postgres_values))
+        keyed(self.len(), debug_text(self).as_ref().map(postgres_values))
     }
 }
 
 impl ParamValues for MySqlArguments {
     fn param_values(&self) -> Value {
-        keyed(self.len(), debug_text(self).as_deref().map(mysql_values))
+        keyed(self.len(), debug_text(self).as_ref().map(mysql_values))
     }
 }
 
-/// The most `Debug` text read from one query's arguments.
+/// The longest text value shown, in bytes: a longer one is `"<too large>"`, the others
+/// are shown whatever their neighbours' size.
+const MAX_TEXT_LEN: usize = 4 * 1024;
+/// The most `Debug` text kept from one query's arguments, besides byte lists and the text
+/// values cut by [`MAX_TEXT_LEN`]: the types and the small values.
 const MAX_DEBUG_LEN: usize = 64 * 1024;
+/// The most bytes of byte lists (PostgreSQL's and MySQL's encoded values, SQLite's blobs)
+/// kept from one query's arguments: beyond, every value is `"<too large>"`.
+const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
 
-/// `arguments`' `Debug` text, or `None` when it would be longer than [`MAX_DEBUG_LEN`]:
-/// formatting stops at the limit.
-fn debug_text(arguments: &impl fmt::Debug) -> Option<String> {
-    struct Bounded(String);
-    impl fmt::Write for Bounded {
-        fn write_str(&mut self, text: &str) -> fmt::Result {
-            if self.0.len() + text.len() > MAX_DEBUG_LEN {
-                return Err(fmt::Error);
+/// A driver's arguments as their `Debug` text, read so that no value's size decides
+/// another's: each list of bytes (`[1, 2, 3]`) is kept as bytes and written `[#k]` (the
+/// `k`-th list), and a string literal longer than [`MAX_TEXT_LEN`] is written `TooLarge`.
+#[derive(Default)]
+struct DebugText {
+    text: String,
+    lists: Vec<Vec<u8>>,
+    /// The bytes in `lists`.
+    list_bytes: usize,
+    state: ReadState,
+    /// A list held a number that is not a byte: the text cannot be trusted.
+    spoiled: bool,
+}
+
+#[derive(Default)]
+enum ReadState {
+    #[default]
+    Text,
+    /// Just past a `[`: a list of bytes if a digit follows.
+    ListStart,
+    /// Inside a list of bytes, with the number being read.
+    List(Option<u32>),
+    /// Inside a string literal, `"` and what follows it so far (`None` once too long).
+    Literal { kept: Option<String>, escaped: bool },
+}
+
+impl DebugText {
+    fn push(&mut self, c: char) -> fmt::Result {
+        match &mut self.state {
+            ReadState::Text => match c {
+                '[' => self.state = ReadState::ListStart,
+                '"' => {
+                    self.state = ReadState::Literal {
+                        kept: Some(String::from('"')),
+                        escaped: false,
+                    }
+                }
+                c => self.text.push(c),
+            },
+            ReadState::ListStart => match c.to_digit(10) {
+                Some(digit) => {
+                    self.text.push_str(&format!("[#{}", self.lists.len()));
+                    self.lists.push(Vec::new());
+                    self.state = ReadState::List(Some(digit));
+                }
+                None => {
+                    self.text.push('[');
+                    self.state = ReadState::Text;
+                    return self.push(c);
+                }
+            },
+            ReadState::List(number) => match (c, c.to_digit(10)) {
+                (_, Some(digit)) => {
+                    *number = Some(number.unwrap_or(0).saturating_mul(10).saturating_add(digit));
+                }
+                (',' | ']', None) => {
+                    if let Some(number) = number.take() {
+                        let list = self.lists.last_mut().expect("a list is open");
+                        match u8::try_from(number) {
+                            Ok(byte) => list.push(byte),
+                            Err(_) => self.spoiled = true,
+                        }
+                        self.list_bytes += 1;
+                        if self.list_bytes > MAX_LIST_BYTES {
+                            return Err(fmt::Error);
+                        }
+                    }
+                    if c == ']' {
+                        self.text.push(']');
+                        self.state = ReadState::Text;
+                    }
+                }
+                (' ', None) => {}
+                _ => self.spoiled = true,
+            },
+            ReadState::Literal { kept, escaped } => {
+                let closed = !*escaped && c == '"';
+                *escaped = !*escaped && c == '\\';
+                if let Some(literal) = kept {
+                    literal.push(c);
+                    if literal.len() > MAX_TEXT_LEN + 2 && !closed {
+                        *kept = None;
+                    }
+                }
+                if closed {
+                    match kept.take() {
+                        Some(literal) => self.text.push_str(&literal),
+                        None => self.text.push_str("TooLarge"),
+                    }
+                    self.state = ReadState::Text;
+                }
             }
-            self.0.push_str(text);
-            Ok(())
         }
+        if self.text.len() > MAX_DEBUG_LEN {
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
-    let mut text = Bounded(String::new());
+
+    /// A cursor just past the first `marker` in the text.
+    fn after(&self, marker: &str) -> Option<Cursor<'_>> {
+        Cursor::after(&self.text, &self.lists, marker)
+    }
+}
+
+impl fmt::Write for DebugText {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        text.chars().try_for_each(|c| self.push(c))
+    }
+}
+
+/// `arguments`' `Debug` text, or `None` when it holds more than the bounds allow (formatting
+/// stops there) or cannot be trusted.
+fn debug_text(arguments: &impl fmt::Debug) -> Option<DebugText> {
+    let mut text = DebugText::default();
     fmt::write(&mut text, format_args!("{arguments:?}")).ok()?;
-    Some(text.0)
+    (!text.spoiled).then_some(text)
 }
 
 /// Numbers the values from 1. Arguments too large to read are placeholders
@@ -112,8 +222,8 @@ fn keyed(count: usize, values: Option<Option<Vec<Value>>>) -> Value {
 }
 
 /// `SqliteArguments { values: SqliteArgumentsBuffer([Int(1), Text("a"), Null]) }`.
-fn sqlite_values(debug: &str) -> Option<Vec<Value>> {
-    let mut cursor = Cursor::after(debug, "SqliteArgumentsBuffer([")?;
+fn sqlite_values(debug: &DebugText) -> Option<Vec<Value>> {
+    let mut cursor = debug.after("SqliteArgumentsBuffer([")?;
     let mut values = Vec::new();
     while !cursor.eat("]") {
         let kind = cursor.ident()?;
@@ -124,6 +234,7 @@ fn sqlite_values(debug: &str) -> Option<Vec<Value>> {
             let value = match kind {
                 "Int" | "Int64" => Value::from(cursor.token().parse::<i64>().ok()?),
                 "Double" => float(cursor.token().parse::<f64>().ok()?),
+                "Text" | "TextSlice" if cursor.eat("TooLarge") => Value::from("<too large>"),
                 "Text" | "TextSlice" => Value::from(cursor.string()?),
                 "Blob" => bytes_placeholder(cursor.byte_list()?.len()),
                 _ => {
@@ -144,8 +255,8 @@ fn sqlite_values(debug: &str) -> Option<Vec<Value>> {
 
 /// `PgArguments { types: [PgTypeInfo(Int4), ...], buffer: PgArgumentBuffer { buffer: [..], .. } }`:
 /// each value in the buffer is a big-endian `i32` length (`-1` for `NULL`) and its bytes.
-fn postgres_values(debug: &str) -> Option<Vec<Value>> {
-    let mut cursor = Cursor::after(debug, "types: [")?;
+fn postgres_values(debug: &DebugText) -> Option<Vec<Value>> {
+    let mut cursor = debug.after("types: [")?;
     let mut types = Vec::new();
     while !cursor.eat("]") {
         cursor.expect("PgTypeInfo(")?;
@@ -153,7 +264,7 @@ fn postgres_values(debug: &str) -> Option<Vec<Value>> {
         cursor.skip_balanced(')')?;
         cursor.eat(", ");
     }
-    let buffer = Cursor::after(debug, "PgArgumentBuffer { buffer: [")?.byte_list()?;
+    let buffer = debug.after("PgArgumentBuffer { buffer: [")?.byte_list()?;
     let mut rest = buffer.as_slice();
     let mut values = Vec::with_capacity(types.len());
     for kind in &types {
@@ -229,15 +340,15 @@ fn uuid_text(bytes: &[u8]) -> Option<String> {
 /// `MySqlArguments { values: [..], types: [MySqlTypeInfo { type: LongLong, flags: .., .. }],
 /// null_bitmap: NullBitMap { bytes: [..], length: n } }`: values in the binary protocol's
 /// encoding, nothing for a `NULL`.
-fn mysql_values(debug: &str) -> Option<Vec<Value>> {
-    let buffer = Cursor::after(debug, "values: [")?.byte_list()?;
-    let nulls = Cursor::after(debug, "NullBitMap { bytes: [")?.byte_list()?;
-    let mut cursor = Cursor::after(debug, "types: [")?;
+fn mysql_values(debug: &DebugText) -> Option<Vec<Value>> {
+    let buffer = debug.after("values: [")?.byte_list()?;
+    let nulls = debug.after("NullBitMap { bytes: [")?.byte_list()?;
+    let mut cursor = debug.after("types: [")?;
     let mut types = Vec::new();
     while !cursor.eat("]") {
         cursor.expect("MySqlTypeInfo {")?;
         let fields = cursor.skip_balanced('}')?;
-        let kind = Cursor::after(fields, "type: ")?.ident()?.to_owned();
+        let kind = Cursor::after(fields, &[], "type: ")?.ident()?.to_owned();
         types.push((kind, fields.contains("UNSIGNED")));
         cursor.eat(", ");
     }
@@ -295,7 +406,7 @@ fn mysql_value<'a>(kind: &str, unsigned: bool, bytes: &'a [u8]) -> Option<(Value
             let (length, tail) = length_encoded(bytes)?;
             let (value, tail) = tail.split_at_checked(length)?;
             let value = match std::str::from_utf8(value) {
-                Ok(text) if !kind.contains("Blob") => Value::from(text),
+                Ok(text) if !kind.contains("Blob") => bounded(text),
                 _ => bytes_placeholder(value.len()),
             };
             Some((value, tail))
@@ -321,8 +432,17 @@ fn length_encoded(bytes: &[u8]) -> Option<(usize, &[u8])> {
 
 fn text(bytes: &[u8]) -> Value {
     match std::str::from_utf8(bytes) {
-        Ok(text) => Value::from(text),
+        Ok(text) => bounded(text),
         Err(_) => bytes_placeholder(bytes.len()),
+    }
+}
+
+/// A text value, or `"<too large>"` beyond [`MAX_TEXT_LEN`].
+fn bounded(text: &str) -> Value {
+    if text.len() > MAX_TEXT_LEN {
+        Value::from("<too large>")
+    } else {
+        Value::from(text)
     }
 }
 
@@ -336,17 +456,19 @@ fn bytes_placeholder(len: usize) -> Value {
     Value::from(format!("<{len} bytes>"))
 }
 
-/// Reads `Debug` text left to right.
+/// Reads `Debug` text left to right; `[#k]` is the `k`-th of `lists` (see [`DebugText`]).
 struct Cursor<'a> {
     rest: &'a str,
+    lists: &'a [Vec<u8>],
 }
 
 impl<'a> Cursor<'a> {
     /// A cursor just past the first `marker` in `text`.
-    fn after(text: &'a str, marker: &str) -> Option<Cursor<'a>> {
+    fn after(text: &'a str, lists: &'a [Vec<u8>], marker: &str) -> Option<Cursor<'a>> {
         let start = text.find(marker)? + marker.len();
         Some(Cursor {
             rest: &text[start..],
+            lists,
         })
     }
 
@@ -382,18 +504,16 @@ impl<'a> Cursor<'a> {
         token.trim()
     }
 
-    /// `[1, 2, 3]` (the `[` already read, or about to be).
+    /// A list of bytes, `[#k]` or `[]` (the `[` already read, or about to be).
     fn byte_list(&mut self) -> Option<Vec<u8>> {
         self.eat("[");
-        let end = self.rest.find(']')?;
-        let list = &self.rest[..end];
-        self.rest = &self.rest[end + 1..];
-        if list.trim().is_empty() {
+        if self.eat("]") {
             return Some(Vec::new());
         }
-        list.split(',')
-            .map(|byte| byte.trim().parse().ok())
-            .collect()
+        self.expect("#")?;
+        let index: usize = self.token().parse().ok()?;
+        self.expect("]")?;
+        self.lists.get(index).cloned()
     }
 
     /// A Rust string literal as `Debug` writes it.
@@ -532,18 +652,57 @@ mod tests {
         );
     }
 
+    /// One large value never hides the others: each driver, a large text and a large blob
+    /// between small values.
     #[test]
-    fn arguments_too_large_to_read_are_placeholders() {
+    fn each_value_is_judged_alone() {
+        let large_text = "x\"".repeat(MAX_TEXT_LEN);
+        let expected = json!({
+            "1": 1, "2": "<too large>", "3": "small", "4": "<1048576 bytes>", "5": "last",
+        });
+        let mut sqlite = SqliteArguments::default();
+        let mut postgres = PgArguments::default();
+        let mut mysql = MySqlArguments::default();
+        macro_rules! add_all {
+            ($arguments:ident) => {
+                $arguments.add(1_i32).unwrap();
+                $arguments.add(large_text.as_str()).unwrap();
+                $arguments.add("small").unwrap();
+                $arguments.add(vec![7_u8; 1 << 20]).unwrap();
+                $arguments.add("last").unwrap();
+            };
+        }
+        add_all!(sqlite);
+        add_all!(postgres);
+        add_all!(mysql);
+        assert_eq!(sqlite.param_values(), expected);
+        assert_eq!(postgres.param_values(), expected);
+        assert_eq!(mysql.param_values(), expected);
+        // A text value just within the bound is shown whole.
+        let mut arguments = PgArguments::default();
+        arguments.add("y".repeat(MAX_TEXT_LEN)).unwrap();
+        assert_eq!(
+            arguments.param_values(),
+            json!({"1": "y".repeat(MAX_TEXT_LEN)})
+        );
+    }
+
+    #[test]
+    fn arguments_past_the_bounds_are_all_placeholders() {
         let mut arguments = SqliteArguments::default();
-        arguments.add(vec![7_u8; 1 << 20]).unwrap();
+        arguments.add(vec![7_u8; MAX_LIST_BYTES + 1]).unwrap();
         arguments.add(1_i32).unwrap();
         assert_eq!(
             arguments.param_values(),
             json!({"1": "<too large>", "2": "<too large>"})
         );
-        let mut arguments = PgArguments::default();
-        arguments.add("x".repeat(MAX_DEBUG_LEN)).unwrap();
-        assert_eq!(arguments.param_values(), json!({"1": "<too large>"}));
+    }
+
+    /// `Debug` text as the drivers' arguments would write it.
+    fn read(text: &str) -> DebugText {
+        let mut debug = DebugText::default();
+        fmt::Write::write_str(&mut debug, text).unwrap();
+        debug
     }
 
     #[test]
@@ -551,14 +710,14 @@ mod tests {
         assert_eq!(
             keyed(
                 2,
-                Some(sqlite_values("SqliteArguments { something: else }"))
+                Some(sqlite_values(&read("SqliteArguments { something: else }")))
             ),
             json!({"1": "<unreadable>", "2": "<unreadable>"})
         );
         assert_eq!(
-            keyed(1, Some(postgres_values("types: [PgTypeInfo(Int4)]"))),
+            keyed(1, Some(postgres_values(&read("types: [PgTypeInfo(Int4)]")))),
             json!({"1": "<unreadable>"})
         );
-        assert_eq!(keyed(0, Some(mysql_values(""))), json!({}));
+        assert_eq!(keyed(0, Some(mysql_values(&read("")))), json!({}));
     }
 }

@@ -227,24 +227,34 @@ impl RedisDriver {
     /// may take up to [`READ_TIMEOUT`].
     fn reader(&self) -> Result<Connection, Error> {
         let deadline = Instant::now() + self.socket_timeout;
-        // A zero timeout would mean no timeout at all to the socket.
-        let left = || {
-            deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1))
-        };
-        let connection = self
-            .server
-            .client(deadline)
-            .and_then(|client| client.get_connection_with_timeout(left()))
-            .and_then(|mut connection| {
-                connection.set_read_timeout(Some(left()))?;
-                connection.set_write_timeout(Some(left()))?;
-                redis::cmd("PING").query::<()>(&mut connection)?;
-                connection.set_read_timeout(Some(READ_TIMEOUT))?;
-                connection.set_write_timeout(Some(READ_TIMEOUT))?;
-                Ok(connection)
-            });
+        let connection = self.server.client(deadline).and_then(|client| {
+            // The client's own greeting (AUTH, SELECT, `CLIENT SETINFO`) would wait the whole
+            // timeout once per reply from a server that never answers: the reader greets
+            // the server itself, each command within what is left of the timeout.
+            let info = client.get_connection_info().clone();
+            let wanted = info.redis_settings().clone();
+            let bare = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
+            let mut connection = Client::open(info.set_redis_settings(bare))?
+                .get_connection_with_timeout(time_left(deadline))?;
+            if let Some(password) = wanted.password() {
+                let mut auth = redis::cmd("AUTH");
+                if let Some(username) = wanted.username() {
+                    auth.arg(username);
+                }
+                greet(&mut connection, auth.arg(password), deadline)?;
+            }
+            if wanted.db() != 0 {
+                greet(
+                    &mut connection,
+                    redis::cmd("SELECT").arg(wanted.db()),
+                    deadline,
+                )?;
+            }
+            greet(&mut connection, &redis::cmd("PING"), deadline)?;
+            connection.set_read_timeout(Some(READ_TIMEOUT))?;
+            connection.set_write_timeout(Some(READ_TIMEOUT))?;
+            Ok(connection)
+        });
         connection.map_err(|error| {
             let reason = if error.is_timeout() {
                 format!(
@@ -257,6 +267,24 @@ impl RedisDriver {
             read_error(reason)
         })
     }
+}
+
+/// What is left until `deadline`, at least 1 ms: a zero timeout means none to a socket.
+fn time_left(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1))
+}
+
+/// Sends one command of a reader's greeting and waits for its reply until `deadline`.
+fn greet(
+    connection: &mut Connection,
+    command: &redis::Cmd,
+    deadline: Instant,
+) -> redis::RedisResult<()> {
+    connection.set_read_timeout(Some(time_left(deadline)))?;
+    connection.set_write_timeout(Some(time_left(deadline)))?;
+    command.query::<()>(connection)
 }
 
 /// The Redis server to write to: named, or found through Sentinel.
