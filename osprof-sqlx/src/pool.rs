@@ -7,7 +7,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Database, Describe, Error, Execute, Executor, Pool, SqlStr, Transaction};
 
 use crate::params::ParamValues;
-use crate::query::{Parts, Results, RowsAffected, TracedStream, traced_optional, tracing_now};
+use crate::query::{
+    InTransaction, Parts, Results, RowsAffected, TracedStream, TransactionSpan, traced_optional,
+    tracing_now,
+};
 
 /// A `sqlx::Pool` whose queries are `db` spans. `&TracedPool` is an `Executor`, so queries
 /// stay `sqlx::query(...).fetch_all(&pool)`, `query!`/`query_as!` included; `begin` and
@@ -116,9 +119,22 @@ impl<DB: Database> TracedPool<DB> {
     /// # }).unwrap();
     /// ```
     pub async fn begin(&self) -> Result<TracedTransaction<'static, DB>, Error> {
-        Ok(TracedTransaction {
-            conn: Traced::new(self.pool.begin().await?, self.record_params),
-        })
+        let span = TransactionSpan::begin();
+        match self.pool.begin().await {
+            Ok(transaction) => Ok(TracedTransaction {
+                conn: Traced {
+                    inner: transaction,
+                    record_params: self.record_params,
+                    transaction: span,
+                },
+            }),
+            Err(error) => {
+                if let Some(span) = span {
+                    span.end("begin", Some(&error));
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Takes a traced connection from the pool: `query.fetch_all(&mut *conn)`.
@@ -249,6 +265,8 @@ where
 pub struct Traced<C> {
     inner: C,
     record_params: bool,
+    /// The span of the transaction `inner` is, if it is one and was traced.
+    transaction: Option<TransactionSpan>,
 }
 
 impl<C> Traced<C> {
@@ -256,6 +274,7 @@ impl<C> Traced<C> {
         Traced {
             inner,
             record_params,
+            transaction: None,
         }
     }
 }
@@ -300,13 +319,22 @@ where
         't: 'e,
         E: 'q + Execute<'q, Self::Database>,
     {
-        let connection: &'t mut C::Target = &mut self.inner;
+        let Traced {
+            inner,
+            record_params,
+            transaction,
+        } = self;
+        let connection: &'t mut C::Target = inner;
         if !tracing_now() {
             return connection.fetch_many(query);
         }
         let parts = Parts::take(query);
-        let info = parts.info(self.record_params);
-        TracedStream::<Self::Database>::boxed(connection.fetch_many(parts), info)
+        let info = parts.info(*record_params);
+        let results = TracedStream::<Self::Database>::boxed(connection.fetch_many(parts), info);
+        match transaction {
+            Some(span) => Box::pin(InTransaction::new(span, results)),
+            None => results,
+        }
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -317,13 +345,22 @@ where
         't: 'e,
         E: 'q + Execute<'q, Self::Database>,
     {
-        let connection: &'t mut C::Target = &mut self.inner;
+        let Traced {
+            inner,
+            record_params,
+            transaction,
+        } = self;
+        let connection: &'t mut C::Target = inner;
         if !tracing_now() {
             return connection.fetch_optional(query);
         }
         let parts = Parts::take(query);
-        let info = parts.info(self.record_params);
-        traced_optional::<Self::Database>(connection.fetch_optional(parts), info)
+        let info = parts.info(*record_params);
+        let row = traced_optional::<Self::Database>(connection.fetch_optional(parts), info);
+        match transaction {
+            Some(span) => Box::pin(InTransaction::new(span, row)),
+            None => row,
+        }
     }
 
     fn prepare_with<'e>(
@@ -388,7 +425,14 @@ impl<'c, DB: Database> TracedTransaction<'c, DB> {
     /// # }).unwrap();
     /// ```
     pub async fn commit(self) -> Result<(), Error> {
-        self.conn.inner.commit().await
+        let Traced {
+            inner, transaction, ..
+        } = self.conn;
+        let committed = inner.commit().await;
+        if let Some(span) = transaction {
+            span.end("commit", committed.as_ref().err());
+        }
+        committed
     }
 
     /// Rolls the transaction back (dropping it does too).
@@ -406,7 +450,14 @@ impl<'c, DB: Database> TracedTransaction<'c, DB> {
     /// # }).unwrap();
     /// ```
     pub async fn rollback(self) -> Result<(), Error> {
-        self.conn.inner.rollback().await
+        let Traced {
+            inner, transaction, ..
+        } = self.conn;
+        let rolled_back = inner.rollback().await;
+        if let Some(span) = transaction {
+            span.end("rollback", rolled_back.as_ref().err());
+        }
+        rolled_back
     }
 }
 

@@ -154,6 +154,78 @@ pub(crate) fn error_info(error: &Error) -> Value {
     })
 }
 
+/// The span of a traced transaction, named `transaction`: from `begin` to its commit,
+/// rollback or drop, its queries' spans inside it. Its stop carries the outcome in
+/// `info.db.transaction` (`commit`, `rollback`, or `dropped`: sqlx rolls back a transaction
+/// dropped unfinished), with `etype` and `message` when the outcome failed.
+#[derive(Debug)]
+pub(crate) struct TransactionSpan(PollSpan);
+
+impl TransactionSpan {
+    /// Opens the span, if a query made now would be traced.
+    pub(crate) fn begin() -> Option<TransactionSpan> {
+        if !tracing_now() {
+            return None;
+        }
+        let mut span = PollSpan::new("transaction", Some(json!({"db": {"transaction": "begin"}})));
+        span.in_scope(|| {});
+        Some(TransactionSpan(span))
+    }
+
+    /// Stops the span with the outcome, and the error if it failed.
+    pub(crate) fn end(mut self, outcome: &str, error: Option<&Error>) {
+        let mut info = error.map_or_else(|| json!({"db": {}}), error_info);
+        info["db"]["transaction"] = json!(outcome);
+        self.0.finish(Some(info));
+    }
+}
+
+impl Drop for TransactionSpan {
+    fn drop(&mut self) {
+        if self.0.is_open() {
+            self.0
+                .finish(Some(json!({"db": {"transaction": "dropped"}})));
+        }
+    }
+}
+
+/// A query's stream or future polled inside its transaction's span, so that the query's
+/// span is the transaction's child wherever the task runs.
+pub(crate) struct InTransaction<'t, T> {
+    span: &'t mut TransactionSpan,
+    inner: T,
+}
+
+impl<'t, T> InTransaction<'t, T> {
+    pub(crate) fn new(span: &'t mut TransactionSpan, inner: T) -> InTransaction<'t, T> {
+        InTransaction { span, inner }
+    }
+}
+
+impl<T: Stream + Unpin> Stream for InTransaction<'_, T> {
+    type Item = T::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
+        let this = self.get_mut();
+        let inner = &mut this.inner;
+        this.span.0.in_scope(|| Pin::new(inner).poll_next(cx))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<T: std::future::Future + Unpin> std::future::Future for InTransaction<'_, T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        let inner = &mut this.inner;
+        this.span.0.in_scope(|| Pin::new(inner).poll(cx))
+    }
+}
+
 /// What `Executor::fetch_many` streams: statement results and rows.
 pub(crate) type Results<'e, DB> =
     BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;

@@ -60,9 +60,24 @@ macro_rules! suite {
                     let mut tx = pool.begin().await.unwrap();
                     sqlx::query($insert).bind(marker + 1_000_000).bind("undone").execute(&mut *tx).await.unwrap();
                     tx.rollback().await.unwrap();
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+                    tokio::task::yield_now().await;
+                    drop(tx); // sqlx rolls it back
                 })
                 .await;
-                assert_eq!(common::db_statements(&events), [$insert, $insert]);
+                // Each transaction is a span from begin to its end, its queries inside it.
+                assert_eq!(
+                    common::tree(&events),
+                    "transaction\n  db\ntransaction\n  db\ntransaction\n  db\n"
+                );
+                let outcomes: Vec<_> = events
+                    .iter()
+                    .filter(|e| e["name"] == "transaction-stop")
+                    .map(|e| e["info"]["db"]["transaction"].clone())
+                    .collect();
+                assert_eq!(outcomes, [json!("commit"), json!("rollback"), json!("dropped")]);
+                assert_eq!(common::db_statements(&events), [$insert, $insert, "SELECT 1"]);
                 assert_eq!(stop_of(&events, $insert)["info"]["db"]["result"]["rows_affected"], 1);
                 let undone: Vec<(i64,)> = sqlx::query_as(concat!("SELECT CAST(id AS BIGINT) FROM ", $table, " WHERE name = 'undone'"))
                     .fetch_all(&pool)
@@ -183,3 +198,56 @@ suite!(
     "osprof_suite",
     "INSERT INTO osprof_suite (id, name) VALUES (?, ?)"
 );
+
+/// A commit that fails (a deferred constraint, checked at COMMIT) stops the transaction's
+/// span with the error, in a task that started its trace itself and moves between workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_stops_the_transaction_span_with_the_error() {
+    common::install_sink();
+    let pool = TracedPool::<sqlx::Postgres>::connect("postgres://postgres@127.0.0.1:5432/test")
+        .await
+        .unwrap();
+    let table = format!("osprof_deferred_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE IF NOT EXISTS {table} (id INTEGER UNIQUE DEFERRABLE INITIALLY DEFERRED)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let insert = format!("INSERT INTO {table} VALUES (1)");
+    let base_id = tokio::spawn({
+        let (pool, insert) = (pool.clone(), insert.clone());
+        async move {
+            let base_id = osprof_core::init("key", None, None).base_id().to_owned();
+            let mut tx = pool.begin().await.unwrap();
+            for _ in 0..2 {
+                tokio::task::yield_now().await;
+                sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+            assert!(
+                tx.commit().await.is_err(),
+                "the deferred constraint fails at COMMIT"
+            );
+            osprof_core::clean();
+            base_id
+        }
+    })
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let events = common::events_of(&base_id);
+    assert_eq!(common::tree(&events), "transaction\n  db\n  db\n");
+    let stop = events
+        .iter()
+        .find(|e| e["name"] == "transaction-stop")
+        .unwrap();
+    assert_eq!(stop["info"]["db"]["transaction"], "commit");
+    assert_eq!(stop["info"]["etype"], "sqlx_core::error::Error::Database");
+    assert_eq!(stop["info"]["db"]["code"], "23505");
+}
