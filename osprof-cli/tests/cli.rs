@@ -73,6 +73,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
+/// Asserts that the command exited with `code` and said `says` on standard error.
+fn assert_fails(output: &Output, code: i32, says: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    assert!(stderr(output).contains(says), "{}", stderr(output));
+}
+
 #[test]
 fn show_json_prints_the_stores_report_indented_by_two_spaces() {
     let dir = tempfile::tempdir().unwrap();
@@ -182,8 +188,11 @@ fn errors_have_exit_codes_and_messages_a_script_can_rely_on() {
     );
 
     let no_store = osprof(&["trace", "show", missing, "--json"]);
-    assert_eq!(no_store.status.code(), Some(2));
-    assert!(stderr(&no_store).contains("pass --connection-string or set OSPROF_CONNECTION_STRING"));
+    assert_fails(
+        &no_store,
+        2,
+        "pass --connection-string or set OSPROF_CONNECTION_STRING",
+    );
 
     let unknown = osprof(&["trace", "list", "--connection-string", "pigeon://loft"]);
     assert_eq!(unknown.status.code(), Some(1));
@@ -334,12 +343,7 @@ fn a_store_that_cannot_be_read_says_why() {
         "--connection-string",
         "amqp://guest:guest@127.0.0.1:5672/%2f",
     ]);
-    assert_eq!(unreadable.status.code(), Some(1));
-    assert!(
-        stderr(&unreadable).contains("use a storage driver"),
-        "{}",
-        stderr(&unreadable)
-    );
+    assert_fails(&unreadable, 1, "use a storage driver");
 }
 
 /// A server that takes connections and never answers, as a hung store does.
@@ -379,15 +383,9 @@ fn a_store_that_hangs_fails_within_the_socket_timeout() {
         waited < std::time::Duration::from_millis(1900),
         "{waited:?}"
     );
-    assert_eq!(shown.status.code(), Some(1));
-    assert!(
-        stderr(&shown).contains("did not answer within the socket timeout (1s)"),
-        "{}",
-        stderr(&shown)
-    );
+    assert_fails(&shown, 1, "did not answer within the socket timeout (1s)");
     let bad = osprof(&["trace", "list", "--socket-timeout", "soon"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("is not a number of seconds"));
+    assert_fails(&bad, 2, "is not a number of seconds");
 }
 
 /// OSProfiler's messaging read-back: events sent by Python OSProfiler through oslo.messaging
@@ -474,12 +472,7 @@ fn messaging_reads_the_queue_and_leaves_it_as_it_was() {
         "--idle-timeout",
         "0.2",
     ]);
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("not found"),
-        "{}",
-        stderr(&missing)
-    );
+    assert_fails(&missing, 1, "not found");
 }
 
 #[test]
@@ -523,10 +516,5 @@ fn render_dot_writes_the_graph_through_graphviz() {
         "--connection-string",
         &store,
     ]);
-    assert_eq!(unknown_format.status.code(), Some(1));
-    assert!(
-        stderr(&unknown_format).contains("cannot render"),
-        "{}",
-        stderr(&unknown_format)
-    );
+    assert_fails(&unknown_format, 1, "cannot render");
 }

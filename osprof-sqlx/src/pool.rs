@@ -425,14 +425,7 @@ impl<'c, DB: Database> TracedTransaction<'c, DB> {
     /// # }).unwrap();
     /// ```
     pub async fn commit(self) -> Result<(), Error> {
-        let Traced {
-            inner, transaction, ..
-        } = self.conn;
-        let committed = inner.commit().await;
-        if let Some(span) = transaction {
-            span.end("commit", committed.as_ref().err());
-        }
-        committed
+        self.end("commit", Transaction::commit).await
     }
 
     /// Rolls the transaction back (dropping it does too).
@@ -450,14 +443,23 @@ impl<'c, DB: Database> TracedTransaction<'c, DB> {
     /// # }).unwrap();
     /// ```
     pub async fn rollback(self) -> Result<(), Error> {
+        self.end("rollback", Transaction::rollback).await
+    }
+
+    /// Ends the transaction with `finish`, then its span with the outcome.
+    async fn end<F, Ended>(self, outcome: &str, finish: F) -> Result<(), Error>
+    where
+        F: FnOnce(Transaction<'c, DB>) -> Ended,
+        Ended: std::future::Future<Output = Result<(), Error>>,
+    {
         let Traced {
             inner, transaction, ..
         } = self.conn;
-        let rolled_back = inner.rollback().await;
+        let ended = finish(inner).await;
         if let Some(span) = transaction {
-            span.end("rollback", rolled_back.as_ref().err());
+            span.end(outcome, ended.as_ref().err());
         }
-        rolled_back
+        ended
     }
 }
 

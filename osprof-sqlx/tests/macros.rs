@@ -77,7 +77,8 @@ mod sqlite {
                 r#"SELECT COUNT(*) AS "count!: i64" FROM osprof_macros_sqlite"#,
             ]
         );
-        assert_eq!(common::tree(&events), "db\ndb\ndb\ndb\n");
+        // The transaction holds the queries made through it.
+        assert_eq!(common::tree(&events), "transaction\n  db\ndb\ndb\ndb\n");
     }
 }
 
@@ -135,7 +136,7 @@ mod postgres {
                 r#"SELECT COUNT(*) AS "count!" FROM osprof_macros_pg WHERE id = $1"#,
             ]
         );
-        assert_eq!(common::tree(&events), "db\ndb\ndb\ndb\n");
+        assert_eq!(common::tree(&events), "transaction\n  db\n  db\n  db\ndb\n");
     }
 }
 
@@ -194,6 +195,6 @@ mod mariadb {
                 "SELECT COUNT(*) FROM osprof_macros_mysql WHERE id = ?",
             ]
         );
-        assert_eq!(common::tree(&events), "db\ndb\ndb\ndb\n");
+        assert_eq!(common::tree(&events), "transaction\n  db\n  db\n  db\ndb\n");
     }
 }
