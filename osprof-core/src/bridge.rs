@@ -34,21 +34,33 @@ use crate::record::{Detail, Info, Name};
 ///
 /// A span opens at its first enter and stops when it closes; an async span is entered on
 /// each poll, like osprof's own, so it keeps its place in the tree across `.await`. An event
-/// becomes a span of no length named after its target.
+/// becomes a span of no length named after its message (`tracing::info!(rows = 1,
+/// "loaded")` is `loaded`), or after the field named by
+/// [`event_name_field`](OsprofLayer::event_name_field), else after its target; its fields
+/// stay in `info.tracing.fields`. sqlx's own `sqlx::query` event of a query made through
+/// osprof-sqlx is not recorded: the query's `db` span already says it.
+///
+/// Which spans and events reach the layer is `tracing_subscriber`'s usual filtering: give
+/// the layer a level filter (below, INFO and above) or any other `Filter`.
 ///
 /// ```
+/// use tracing_subscriber::Layer;
+/// use tracing_subscriber::filter::LevelFilter;
 /// use tracing_subscriber::layer::SubscriberExt;
 ///
-/// let subscriber = tracing_subscriber::registry().with(osprof_core::bridge::OsprofLayer::new());
+/// let layer = osprof_core::bridge::OsprofLayer::new().with_filter(LevelFilter::INFO);
+/// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || {
 ///     osprof_core::init("key", None, None);
 ///     tracing::info_span!("load", id = 7).in_scope(|| tracing::info!(rows = 1, "loaded"));
+///     tracing::debug!("not recorded: below the filter");
 ///     osprof_core::clean();
 /// });
 /// ```
 #[derive(Debug, Default)]
 pub struct OsprofLayer {
-    _private: (),
+    /// The event field whose value names an event's span, before its message.
+    event_name_field: Option<&'static str>,
 }
 
 impl OsprofLayer {
@@ -66,6 +78,41 @@ impl OsprofLayer {
     /// ```
     pub fn new() -> OsprofLayer {
         OsprofLayer::default()
+    }
+
+    /// Names an event's span after the value of its field `field`, when it has one (else
+    /// after its message, else its target).
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let layer = osprof_core::bridge::OsprofLayer::new().event_name_field("kind");
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     osprof_core::init("key", None, None);
+    ///     tracing::info!(kind = "cache-miss", key = "user:7", "looked up"); // `cache-miss`
+    ///     osprof_core::clean();
+    /// });
+    /// ```
+    #[must_use]
+    pub fn event_name_field(mut self, field: &'static str) -> OsprofLayer {
+        self.event_name_field = Some(field);
+        self
+    }
+
+    /// The span name of an event with these fields and target.
+    fn event_name(&self, fields: &Map<String, Value>, target: &str) -> String {
+        let named = |field: &str| {
+            fields
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+        };
+        self.event_name_field
+            .and_then(named)
+            .or_else(|| named("message"))
+            .unwrap_or_else(|| target.to_owned())
     }
 }
 
@@ -176,12 +223,16 @@ where
         if !context::is_traced() || IN_EVENT.with(|busy| busy.replace(true)) {
             return;
         }
-        let mut fields = Fields(Map::new());
-        event.record(&mut fields);
         let target = event.metadata().target();
-        let name = Name::from(target);
-        if context::start_span(name, Detail::from_info(Some(info(target, fields)))) {
-            context::stop_span(None);
+        // sqlx logs each query it ran; inside an osprof-sqlx `db` span that says it again.
+        let repeats_a_db_span = target == "sqlx::query" && context::innermost_is("db");
+        if !repeats_a_db_span {
+            let mut fields = Fields(Map::new());
+            event.record(&mut fields);
+            let name = Name::from(self.event_name(&fields.0, target));
+            if context::start_span(name, Detail::from_info(Some(info(target, fields)))) {
+                context::stop_span(None);
+            }
         }
         IN_EVENT.with(|busy| busy.set(false));
     }

@@ -84,3 +84,40 @@ fn outside_a_trace_nothing_is_recorded() {
         .any(|event| event["info"]["tracing"]["fields"]["id"] == 999);
     assert!(!recorded);
 }
+
+#[test]
+fn events_are_named_after_their_message_or_a_chosen_field_and_keep_their_fields() {
+    install();
+    let events = common::traced(|| {
+        tracing::info!(rows = 3_u64, "loaded the servers");
+        let layer = osprof_core::bridge::OsprofLayer::new().event_name_field("kind");
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(kind = "cache-miss", key = "user:7", "looked up");
+            tracing::info!(key = "user:8", "looked up");
+        });
+    });
+    assert_eq!(
+        common::tree(&events),
+        "loaded the servers\ncache-miss\nlooked up\n"
+    );
+    let fields = &events[0]["info"]["tracing"]["fields"];
+    assert_eq!(fields["rows"], 3);
+    assert_eq!(fields["message"], "loaded the servers");
+    assert_eq!(events[2]["info"]["tracing"]["fields"]["key"], "user:7");
+}
+
+/// sqlx's own `sqlx::query` event inside an osprof-sqlx `db` span repeats the span: it is
+/// left out there, and kept elsewhere.
+#[test]
+fn sqlx_query_events_inside_a_db_span_are_not_recorded_twice() {
+    install();
+    let events = common::traced(|| {
+        {
+            let _db = osprof_core::Trace::new("db", None);
+            tracing::info!(target: "sqlx::query", summary = "SELECT 1", "SELECT 1");
+        }
+        tracing::info!(target: "sqlx::query", summary = "SELECT 2", "SELECT 2");
+    });
+    assert_eq!(common::tree(&events), "db\nSELECT 2\n");
+}

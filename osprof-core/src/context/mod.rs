@@ -706,6 +706,19 @@ pub(crate) fn record_held() {
     });
 }
 
+/// Whether the innermost open span of the current trace is named `name`.
+#[cfg(feature = "tracing-bridge")]
+pub(crate) fn innermost_is(name: &str) -> bool {
+    with_current(|context, _| match &context.held {
+        Some(held) => held.plain.name() == name,
+        None => context
+            .spans
+            .last()
+            .is_some_and(|frame| frame.name.as_str() == name),
+    })
+    .unwrap_or(false)
+}
+
 /// A copy of the current context, for handing to other code.
 fn current_copy() -> Option<Context> {
     with_current(|context, recorder| {
