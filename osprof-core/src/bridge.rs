@@ -121,8 +121,9 @@ thread_local! {
     static IN_EVENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// A `tracing` span's osprof span, kept in the span's extensions.
-struct Bridged(Mutex<AsyncSpan>);
+/// A `tracing` span's osprof span, kept in the span's extensions, with the info its stop
+/// will carry (from `#[instrument(err)]` or `#[instrument(ret)]`).
+struct Bridged(Mutex<(AsyncSpan, Option<Info>)>);
 
 /// Collects `tracing` fields as JSON.
 struct Fields(Map<String, Value>);
@@ -147,6 +148,32 @@ impl Visit for Fields {
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.0.insert(field.name().to_owned(), value.into());
+    }
+}
+
+/// The stop info of the span an `#[instrument(err)]` or `#[instrument(ret)]` event ends: an
+/// ERROR event whose only field is `error` stops it as a failure (`etype` `error`, since
+/// `tracing` passes the error's text, not its type), an INFO event whose only field is
+/// `return` with its result, as `#[trace(hide_result = false)]` does.
+fn stop_info(event: &Event<'_>) -> Option<Info> {
+    let mut fields = Fields(Map::new());
+    event.record(&mut fields);
+    let mut fields = fields.0.into_iter();
+    let (name, value) = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    let text = match value {
+        Value::String(text) => text,
+        other => other.to_string(),
+    };
+    match (name.as_str(), *event.metadata().level()) {
+        ("error", tracing::Level::ERROR) => Some(Info::Failure {
+            etype: "error".into(),
+            message: text,
+        }),
+        ("return", tracing::Level::INFO) => Some(Info::Result(text)),
+        _ => None,
     }
 }
 
@@ -179,7 +206,7 @@ where
             Detail::from_info(Some(info(metadata.target(), fields))),
         );
         span.extensions_mut()
-            .insert(Bridged(Mutex::new(osprof_span)));
+            .insert(Bridged(Mutex::new((osprof_span, None))));
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -190,6 +217,7 @@ where
                 .0
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0
                 .enter();
         }
     }
@@ -202,6 +230,7 @@ where
                 .0
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0
                 .exit();
         }
     }
@@ -210,17 +239,30 @@ where
         if let Some(span) = ctx.span(&id)
             && let Some(bridged) = span.extensions_mut().remove::<Bridged>()
         {
-            bridged
+            let (mut osprof_span, stop) = bridged
                 .0
                 .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .finish(None);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            osprof_span.finish(stop);
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // osprof itself may log while recording (a full ring, say): never record that.
         if !context::is_traced() || IN_EVENT.with(|busy| busy.replace(true)) {
+            return;
+        }
+        if let Some(stop) = stop_info(event)
+            && let Some(span) = ctx.event_span(event)
+            && let Some(bridged) = span.extensions().get::<Bridged>()
+        {
+            // `#[instrument(err)]` or `(ret)`: the span's outcome, not an event of its own.
+            bridged
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .1 = Some(stop);
+            IN_EVENT.with(|busy| busy.set(false));
             return;
         }
         let target = event.metadata().target();

@@ -121,3 +121,39 @@ fn sqlx_query_events_inside_a_db_span_are_not_recorded_twice() {
     });
     assert_eq!(common::tree(&events), "db\nSELECT 2\n");
 }
+
+#[tracing::instrument(err)]
+fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[tracing::instrument(ret)]
+fn double(value: u32) -> u32 {
+    value * 2
+}
+
+/// `#[instrument(err)]` and `(ret)` end their span as `#[trace]` does: a failure with the
+/// error's message, or the result; their events are not spans of their own.
+#[test]
+fn instrument_err_and_ret_mark_the_spans_stop() {
+    install();
+    let events = common::traced(|| {
+        assert!(parse("x").is_err());
+        assert_eq!(parse("7"), Ok(7));
+        assert_eq!(double(4), 8);
+    });
+    assert_eq!(common::tree(&events), "parse\nparse\ndouble\n");
+    let stops: Vec<_> = events
+        .iter()
+        .filter(|e| e["name"].as_str().unwrap().ends_with("-stop"))
+        .map(|e| {
+            let mut info = e["info"].clone();
+            info.as_object_mut().unwrap().remove("host");
+            info
+        })
+        .collect();
+    assert_eq!(stops[0]["etype"], "error");
+    assert_eq!(stops[0]["message"], "invalid digit found in string");
+    assert_eq!(stops[1], serde_json::json!({}));
+    assert_eq!(stops[2], serde_json::json!({"function": {"result": "8"}}));
+}
