@@ -125,6 +125,14 @@ thread_local! {
 /// will carry (from `#[instrument(err)]` or `#[instrument(ret)]`).
 struct Bridged(Mutex<(AsyncSpan, Option<Info>)>);
 
+impl Bridged {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (AsyncSpan, Option<Info>)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Collects `tracing` fields as JSON.
 struct Fields(Map<String, Value>);
 
@@ -213,12 +221,7 @@ where
         if let Some(span) = ctx.span(id)
             && let Some(bridged) = span.extensions().get::<Bridged>()
         {
-            bridged
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0
-                .enter();
+            bridged.lock().0.enter();
         }
     }
 
@@ -226,12 +229,7 @@ where
         if let Some(span) = ctx.span(id)
             && let Some(bridged) = span.extensions().get::<Bridged>()
         {
-            bridged
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0
-                .exit();
+            bridged.lock().0.exit();
         }
     }
 
@@ -257,11 +255,7 @@ where
             && let Some(bridged) = span.extensions().get::<Bridged>()
         {
             // `#[instrument(err)]` or `(ret)`: the span's outcome, not an event of its own.
-            bridged
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .1 = Some(stop);
+            bridged.lock().1 = Some(stop);
             IN_EVENT.with(|busy| busy.set(false));
             return;
         }

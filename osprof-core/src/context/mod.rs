@@ -361,13 +361,8 @@ impl Context {
         };
         let what = match (frame.name.as_static(), self.take_added(frame.id)) {
             (Some(name), None) => What::StopPlain(name),
-            (_, added) => {
-                let detail = match added {
-                    Some(added) => Detail::None.with_added(added),
-                    None => Detail::None,
-                };
-                What::new(Phase::Stop, &frame.name, detail)
-            }
+            (_, None) => What::new(Phase::Stop, &frame.name, Detail::None),
+            (_, Some(added)) => What::new(Phase::Stop, &frame.name, Detail::None.with_added(added)),
         };
         recorder.push(self.base_id, RawEvent::now(frame.id, parent_id, what));
     }
@@ -648,9 +643,7 @@ pub fn stop(info: Option<Value>) {
 /// ```
 #[inline]
 pub fn add_info<V: Into<Value>>(key: &str, value: V) {
-    if !any_alive() {
-        return;
-    }
+    // The value is converted only inside a trace: `with_current` runs nothing outside one.
     with_current(|context, recorder| context.add_info(recorder, key, value.into()));
 }
 

@@ -115,11 +115,7 @@ impl Detail {
     pub(crate) fn with_added(self, added: serde_json::Map<String, serde_json::Value>) -> Detail {
         let base = match self {
             Detail::None => None,
-            Detail::Function(site) => Some(Info::Function {
-                user: None,
-                path: site.path(),
-                args: None,
-            }),
+            Detail::Function(site) => Some(Info::of_site(site)),
             Detail::Extra(mut extra) => {
                 let base = extra.info.take().map(Box::new);
                 extra.info = Some(Info::Added { base, added });
@@ -223,11 +219,7 @@ impl What {
             }),
             Detail::Function(site) => Box::new(Extra {
                 name: Name::from(""),
-                info: Some(Info::Function {
-                    user: None,
-                    path: site.path(),
-                    args: None,
-                }),
+                info: Some(Info::of_site(site)),
             }),
         };
         extra.name = name.clone();
@@ -314,11 +306,7 @@ impl Event {
             What::StartPlain(_) | What::StopPlain(_) | What::LeafPlain { .. } | What::Trace => None,
             What::StartFunction(site)
             | What::StopFunction(site)
-            | What::LeafFunction { site, .. } => Some(Info::Function {
-                user: None,
-                path: site.path(),
-                args: None,
-            }),
+            | What::LeafFunction { site, .. } => Some(Info::of_site(site)),
             What::StartExtra(extra) | What::StopExtra(extra) => extra.info.take(),
         }
     }
@@ -413,6 +401,17 @@ pub(crate) enum Info {
         base: Option<Box<Info>>,
         added: serde_json::Map<String, serde_json::Value>,
     },
+}
+
+impl Info {
+    /// The info of a traced function's span that shows nothing but the function's path.
+    fn of_site(site: &FnSite) -> Info {
+        Info::Function {
+            user: None,
+            path: site.path(),
+            args: None,
+        }
+    }
 }
 
 /// At most how many events a thread records between two looks at how full its ring is (a
