@@ -21,6 +21,8 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -271,5 +273,93 @@ where
             }
         }
         IN_EVENT.with(|busy| busy.set(false));
+    }
+}
+
+/// A `tracing_subscriber` event formatter that stamps each log line written inside an
+/// osprof trace with the trace's ids, for correlating logs with traces: `base_id` (the
+/// trace, what `osprof trace show` takes) and `span_id` (the innermost open span, the one the
+/// line was logged in). It wraps any [`FormatEvent`]: `tracing_subscriber`'s full, compact,
+/// pretty and JSON formats, or your own. A JSON line gets them as its first two keys; a text
+/// line starts with `base_id=<uuid> span_id=<uuid> `. Lines outside a trace are left as the
+/// wrapped formatter writes them.
+///
+/// Build it with [`map_event_format`](tracing_subscriber::fmt::Layer::map_event_format), after
+/// `.json()` for JSON lines:
+///
+/// ```
+/// use osprof_core::bridge::TraceIds;
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let logs = tracing_subscriber::fmt::layer()
+///     .without_time()
+///     .map_event_format(TraceIds::new);
+/// let subscriber = tracing_subscriber::registry().with(logs);
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info!("starting"); // ` INFO rust_out: starting`
+///     let profiler = osprof_core::init("key", None, None);
+///     let _span = osprof_core::Trace::new("request", None);
+///     // `base_id=<base_id> span_id=<the request span's id>  INFO rust_out: loaded rows=3`
+///     tracing::info!(rows = 3, "loaded");
+///     # drop(_span);
+///     osprof_core::clean();
+/// });
+/// ```
+///
+/// Other logging code reads the same ids from [`get`](crate::get): its
+/// [`base_id`](crate::Profiler::base_id) and [`id`](crate::Profiler::id).
+#[derive(Clone, Debug, Default)]
+pub struct TraceIds<F> {
+    inner: F,
+}
+
+impl<F> TraceIds<F> {
+    /// `inner`, with the ids of the current trace stamped on every line it formats inside one.
+    pub fn new(inner: F) -> TraceIds<F> {
+        TraceIds { inner }
+    }
+}
+
+impl<S, N, F> FormatEvent<S, N> for TraceIds<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let Some(profiler) = crate::context::get() else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        let (base_id, span_id) = (profiler.base_id(), profiler.id());
+        if writer.has_ansi_escapes() {
+            // A terminal's coloured line: JSON is never coloured, so this is text, and
+            // writing the ids first keeps the wrapped formatter's colours.
+            write!(writer, "base_id={base_id} span_id={span_id} ")?;
+            return self.inner.format_event(ctx, writer, event);
+        }
+        let mut line = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => {
+                // `Value`'s Display writes JSON strings, escaped.
+                let (base_id, span_id) = (Value::from(base_id), Value::from(span_id));
+                let comma = if rest.trim_start().starts_with('}') {
+                    ""
+                } else {
+                    ","
+                };
+                write!(
+                    writer,
+                    "{{\"base_id\":{base_id},\"span_id\":{span_id}{comma}{rest}"
+                )
+            }
+            None => write!(writer, "base_id={base_id} span_id={span_id} {line}"),
+        }
     }
 }

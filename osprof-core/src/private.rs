@@ -103,21 +103,64 @@ pub fn stop_result(result: String) -> Stop {
 }
 
 /// A stop with `{"etype": ..., "message": ...}` for an `Err(error)` return; `etype` from
-/// `(&&Wrap(error)).osprof_etype()`.
+/// `(&&&Wrap(error)).osprof_etype()`.
 pub fn stop_error(etype: Cow<'static, str>, message: String) -> Stop {
     Stop(Some(Info::Failure { etype, message }))
 }
 
-/// An error's `etype`: the full path of its type, as [`type_name`] gives it, and for a
-/// `std::io::Error` its kind after it (chosen first, for `(&&Wrap(e))`).
+/// An error's `etype`: the full path of its type, as [`type_name`] gives it, then, for a
+/// `std::io::Error`, its kind, and for the enums in [`VARIANT_NAMED`], its variant (chosen in
+/// that order, for `(&&&Wrap(e))`).
 pub trait IoErrorType {
     /// The `etype`.
     fn osprof_etype(&self) -> Cow<'static, str>;
 }
 
-impl IoErrorType for &Wrap<'_, std::io::Error> {
+impl IoErrorType for &&Wrap<'_, std::io::Error> {
     fn osprof_etype(&self) -> Cow<'static, str> {
         format!("{}::{:?}", type_name::<std::io::Error>(), self.0.kind()).into()
+    }
+}
+
+/// Error enums whose variant says what failed, as their `Debug` output starts with it.
+pub const VARIANT_NAMED: &[&str] = &[
+    "sqlx_core::error::Error",
+    "reqwest_middleware::error::Error",
+];
+
+/// See [`IoErrorType`].
+pub trait VariantType {
+    /// The `etype`.
+    fn osprof_etype(&self) -> Cow<'static, str>;
+}
+
+impl<T: fmt::Debug + ?Sized> VariantType for &Wrap<'_, T> {
+    fn osprof_etype(&self) -> Cow<'static, str> {
+        let name = type_name::<T>();
+        if !VARIANT_NAMED.contains(&name) {
+            return name.into();
+        }
+        let mut variant = Variant(String::new());
+        // Stops with an error at the first character after the variant's name.
+        let _ = fmt::write(&mut variant, format_args!("{:?}", self.0));
+        format!("{name}::{}", variant.0).into()
+    }
+}
+
+/// Collects the leading identifier of what is written to it, then refuses the rest.
+struct Variant(String);
+
+impl fmt::Write for Variant {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        self.0.push_str(&text[..end]);
+        if end < text.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -456,5 +499,28 @@ mod tests {
         );
         assert_eq!((&&&Wrap(&OnlyDebug)).osprof_message(), "OnlyDebug");
         assert_eq!((&&&Wrap(&Nothing)).osprof_message(), "<Nothing>");
+    }
+
+    #[test]
+    fn etypes_name_the_type_then_the_io_kind_or_the_variant() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(
+            (&&&Wrap(&io)).osprof_etype(),
+            "std::io::error::Error::NotFound"
+        );
+        let parse = "x".parse::<u8>().unwrap_err();
+        assert_eq!(
+            (&&&Wrap(&parse)).osprof_etype(),
+            "core::num::error::ParseIntError"
+        );
+        struct Nothing;
+        assert_eq!((&&&Wrap(&Nothing)).osprof_etype(), type_name::<Nothing>());
+
+        let mut variant = Variant(String::new());
+        let _ = fmt::write(&mut variant, format_args!("{:?}", Some(Box::new(1))));
+        assert_eq!(variant.0, "Some");
+        let mut variant = Variant(String::new());
+        let _ = fmt::write(&mut variant, format_args!("{:?}", std::cmp::Ordering::Less));
+        assert_eq!(variant.0, "Less");
     }
 }

@@ -223,7 +223,7 @@ fn stop_info(
         quote! {
             match #output_ref {
                 ::core::result::Result::Err(__osprof_error) => #krate::__private::stop_error(
-                    (&&#krate::__private::Wrap(__osprof_error)).osprof_etype(),
+                    (&&&#krate::__private::Wrap(__osprof_error)).osprof_etype(),
                     (&&&#krate::__private::Wrap(__osprof_error)).osprof_message(),
                 ),
                 ::core::result::Result::Ok(__osprof_value) => {
@@ -240,7 +240,7 @@ fn stop_info(
     };
     quote! {{
         #[allow(unused_imports)]
-        use #krate::__private::{DebugArg as _, NamedArg as _, DisplayMessage as _, DebugMessage as _, NamedMessage as _, IoErrorType as _, NamedType as _};
+        use #krate::__private::{DebugArg as _, NamedArg as _, DisplayMessage as _, DebugMessage as _, NamedMessage as _, IoErrorType as _, VariantType as _, NamedType as _};
         #body
     }}
 }

@@ -251,3 +251,30 @@ async fn a_failed_commit_stops_the_transaction_span_with_the_error() {
     assert_eq!(stop["info"]["etype"], "sqlx_core::error::Error::Database");
     assert_eq!(stop["info"]["db"]["code"], "23505");
 }
+
+#[osprof_core::trace(hide_args)]
+async fn find_missing(pool: &TracedPool<sqlx::Sqlite>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT 1 WHERE 0").fetch_one(pool).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_function_failing_with_sqlx_error_names_its_variant() {
+    let pool = TracedPool::<sqlx::Sqlite>::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let events = common::traced_async(async {
+        assert!(matches!(
+            find_missing(&pool).await,
+            Err(sqlx::Error::RowNotFound)
+        ));
+    })
+    .await;
+    let function_stop = events
+        .iter()
+        .find(|e| e["name"] != "db-stop" && e["name"].as_str().unwrap().ends_with("-stop"))
+        .unwrap();
+    assert_eq!(
+        function_stop["info"]["etype"],
+        "sqlx_core::error::Error::RowNotFound"
+    );
+}
