@@ -81,21 +81,33 @@ fn measure(label: &str, spans: u64) {
 }
 
 fn main() {
+    // `cargo bench --bench delivery -- json_text` runs the figures whose label holds
+    // `json_text`; no filter runs them all.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .unwrap_or_default();
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
     record(100_000); // warm up: the delivery thread, the ring, the allocator
     let spans = 2_000_000;
 
-    // A closure sink that serialises each `Value` payload (`serde_json::to_string`).
-    notifier::set(|payload: &serde_json::Value| {
-        black_box(serde_json::to_string(payload).expect("payloads serialise"));
-    });
-    measure("value_to_string_sink", spans);
+    if "value_to_string_sink".contains(&filter) {
+        // A closure sink that serialises each `Value` payload (`serde_json::to_string`).
+        notifier::set(|payload: &serde_json::Value| {
+            black_box(serde_json::to_string(payload).expect("payloads serialise"));
+        });
+        measure("value_to_string_sink", spans);
+    }
     // A driver that takes the JSON text of each payload (`Batch::next_json`).
     notifier::set(JsonTextDriver(Mutex::new(Vec::new())));
-    measure("json_text_driver", spans);
-
+    if "json_text_driver".contains(&filter) {
+        measure("json_text_driver", spans);
+    }
+    if !"rss".contains(&filter) {
+        return;
+    }
     let rss_before = resident_mib();
     record(10_000_000);
     let rss_after = resident_mib();

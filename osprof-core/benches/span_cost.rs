@@ -7,11 +7,12 @@
 //! completing on its first poll; fastrace's `#[trace]` under a local parent span (its
 //! reporter consumes every batch), `tracing`'s `#[instrument]` with a registry.
 //!
+//! `sustained`: traces of 1000 and of 1,000,000 spans back to back, timed whole.
+//!
 //! osprof's sink consumes every payload (the delivery thread builds each one), as a
 //! service's driver does. The active groups time bursts: each iteration's 1000 spans are
 //! timed on the calling thread, then the delivery thread (osprof) or reporter (fastrace)
-//! drains them untimed, as between the requests of a service. Sustained recording, where
-//! delivery sets the pace, is measured by the `delivery` bench. Run with
+//! drains them untimed, as between the requests of a service. Run with
 //! `cargo bench -p osprof-core --bench span_cost`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
@@ -234,9 +235,48 @@ fn active_async(c: &mut Criterion) {
     group.finish();
 }
 
+/// Sustained recording: traces of `spans` spans back to back, nothing drained between them,
+/// so that once a ring fills the delivery thread sets the pace (the default overflow policy
+/// waits for room). fastrace collects each trace's spans on the calling thread.
+fn sustained(c: &mut Criterion) {
+    fastrace::set_reporter(NoReporter, Config::default());
+    consuming_sink();
+    let mut group = c.benchmark_group("sustained");
+    for spans in [1000_u64, 1_000_000] {
+        group.throughput(Throughput::Elements(spans));
+        if spans > 1000 {
+            group.sample_size(10);
+        }
+        group.bench_function(format!("osprof/{spans}"), |b| {
+            b.iter(|| {
+                osprof_core::init("bench", None, None);
+                for _ in 0..spans {
+                    let _span = osprof_core::Trace::new("span", None);
+                }
+                osprof_core::clean();
+            });
+        });
+        // A `LocalCollector` keeps at most 10,240 spans and drops the rest: a million spans
+        // are recorded without loss as a thousand collections of a thousand.
+        group.bench_function(format!("fastrace/{spans}"), |b| {
+            b.iter(|| {
+                for _ in 0..spans / 1000 {
+                    let collector = LocalCollector::start();
+                    for _ in 0..1000 {
+                        let _span = LocalSpan::enter_with_local_parent("span");
+                    }
+                    black_box(collector.collect());
+                }
+            });
+        });
+    }
+    group.finish();
+    osprof_core::notifier::flush();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = resting, active, active_async
+    targets = resting, active, active_async, sustained
 }
 criterion_main!(benches);

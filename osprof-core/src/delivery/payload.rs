@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::timestamp::TimestampWriter;
 use crate::clock::WallClock;
-use crate::id::Id;
+use crate::id::{Id, IdTexts};
 use crate::record::{Event, Info, Phase};
 
 /// How often the clock anchor (cycle counter to wall clock) is taken again, so that a
@@ -26,15 +26,28 @@ pub(crate) struct PayloadBuilder {
     /// The last time given to an event: times never go back (see `unix_nanos`).
     last_unix_nanos: u64,
     timestamps: TimestampWriter,
-    scratch: String,
+    ids: IdTexts,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
     payload: Value,
     /// The base id whose text `payload` holds: consecutive events mostly share a trace.
     base_id: Option<Id>,
     /// `{"host": ...}`, the info of most events, kept aside while an event has its own.
     plain_info: Option<Value>,
-    /// `{"host":"..."}` as JSON text, for [`PayloadBuilder::write_json`].
-    plain_info_json: String,
+    /// For [`write_json`](Self::write_json), by phase: `{"name":...,"base_id":...,"trace_id":`
+    /// of the last payload's name and base id.
+    heads: [Head; 2],
+    /// `,"parent_id":...,"timestamp":"` of the last payload's parent, for `write_json`.
+    parent: (Option<Id>, String),
+    /// `","info":{"host":"..."}}`, the end of most payloads' text.
+    plain_tail: String,
+}
+
+/// The start of a payload's text, and the name and base id it was made of.
+#[derive(Default)]
+struct Head {
+    name: String,
+    base_id: Option<Id>,
+    text: String,
 }
 
 impl PayloadBuilder {
@@ -51,12 +64,17 @@ impl PayloadBuilder {
             since_clock_look: 0,
             last_unix_nanos: 0,
             timestamps: TimestampWriter::default(),
-            scratch: String::with_capacity(32),
+            ids: IdTexts::new(),
             payload: Value::Object(payload),
             base_id: None,
             plain_info: None,
-            plain_info_json: serde_json::to_string(&plain_info(crate::host::name()))
-                .expect("a map of strings serialises"),
+            heads: Default::default(),
+            parent: (None, String::new()),
+            plain_tail: format!(
+                "\",\"info\":{}}}",
+                serde_json::to_string(&plain_info(crate::host::name()))
+                    .expect("a map of strings serialises")
+            ),
         }
     }
 
@@ -84,37 +102,51 @@ impl PayloadBuilder {
     /// Writes `event` as the JSON text of its payload into `out` (replacing its content):
     /// byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s value,
     /// without building the value. Drivers that store text use this.
+    ///
+    /// Consecutive payloads share most of their text (a trace's base id, a start's name, a
+    /// sibling's parent), so the text is put together from pieces kept from the last
+    /// payloads: a few copies per payload.
     pub(crate) fn write_json(&mut self, mut event: Event, out: &mut String) {
         let unix_nanos = self.unix_nanos(event.at());
         out.clear();
-        out.push_str("{\"name\":");
-        let suffix = match event.phase() {
-            Phase::Start => "-start",
-            Phase::Stop => "-stop",
-        };
-        push_json_string(out, event.name(), suffix);
-        for (key, id) in [
-            (",\"base_id\":", event.base_id),
-            (",\"trace_id\":", event.raw.span_id),
-            (",\"parent_id\":", event.raw.parent_id),
-        ] {
-            out.push_str(key);
-            id.push_json_to(out);
+        let phase = event.phase();
+        let head = &mut self.heads[phase as usize];
+        if head.name != event.name() || head.base_id != Some(event.base_id) {
+            head.name.clear();
+            head.name.push_str(event.name());
+            head.base_id = Some(event.base_id);
+            head.text.clear();
+            head.text.push_str("{\"name\":");
+            let suffix = match phase {
+                Phase::Start => "-start",
+                Phase::Stop => "-stop",
+            };
+            push_json_string(&mut head.text, event.name(), suffix);
+            head.text.push_str(",\"base_id\":");
+            self.ids.push_json(event.base_id, &mut head.text);
+            head.text.push_str(",\"trace_id\":");
         }
-        out.push_str(",\"timestamp\":\"");
-        let mut timestamp = std::mem::take(&mut self.scratch);
-        self.timestamps.write(unix_nanos, &mut timestamp);
-        out.push_str(&timestamp);
-        self.scratch = timestamp;
-        out.push_str("\",\"info\":");
+        out.push_str(&head.text);
+        self.ids.push_json(event.raw.span_id, out);
+        if self.parent.0 != Some(event.raw.parent_id) {
+            let (parent_id, text) = &mut self.parent;
+            *parent_id = Some(event.raw.parent_id);
+            text.clear();
+            text.push_str(",\"parent_id\":");
+            self.ids.push_json(event.raw.parent_id, text);
+            text.push_str(",\"timestamp\":\"");
+        }
+        out.push_str(&self.parent.1);
+        self.timestamps.push(unix_nanos, out);
         match event.take_info() {
-            None => out.push_str(&self.plain_info_json),
+            None => out.push_str(&self.plain_tail),
             Some(own) => {
+                out.push_str("\",\"info\":");
                 let info = with_host(own, &self.host);
                 out.push_str(&serde_json::to_string(&info).expect("JSON values serialise"));
+                out.push('}');
             }
         }
-        out.push('}');
     }
 
     /// Fills the payload with `event` and returns it; valid until the next call.
@@ -145,13 +177,13 @@ impl PayloadBuilder {
         });
         if self.base_id.as_ref() != Some(&event.base_id) {
             base_id.clear();
-            event.base_id.push_to(base_id);
+            self.ids.push(event.base_id, base_id);
             self.base_id = Some(event.base_id);
         }
         trace_id.clear();
-        event.raw.span_id.push_to(trace_id);
+        self.ids.push(event.raw.span_id, trace_id);
         parent_id.clear();
-        event.raw.parent_id.push_to(parent_id);
+        self.ids.push(event.raw.parent_id, parent_id);
         self.timestamps.write(unix_nanos, timestamp);
         match event.take_info() {
             None => {
@@ -182,26 +214,6 @@ fn push_json_string(out: &mut String, text: &str, suffix: &str) {
         out.push_str(text);
         out.push_str(suffix);
         out.push('"');
-    }
-}
-
-impl Id {
-    /// Appends the id as a JSON string.
-    fn push_json_to(self, out: &mut String) {
-        let start = out.len();
-        out.push('"');
-        self.push_to(out);
-        if out[start + 1..]
-            .bytes()
-            .any(|b| b < 0x20 || b == b'"' || b == b'\\')
-        {
-            // Only ids given as text from outside can hold such characters.
-            let text = out.split_off(start + 1);
-            out.truncate(start);
-            out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
-        } else {
-            out.push('"');
-        }
     }
 }
 
@@ -341,7 +353,8 @@ mod tests {
                 Detail::Function(SITE.resolve("crate::m::traced::__osprof_here")),
             ),
         ];
-        for event in cases {
+        // Twice, the second time backwards: the kept pieces must follow every change.
+        for event in cases.iter().chain(cases.iter().rev()).cloned() {
             let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
             let mut text = String::new();
             builder.write_json(event, &mut text);

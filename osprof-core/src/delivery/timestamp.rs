@@ -4,30 +4,48 @@
 #[derive(Default)]
 pub(crate) struct TimestampWriter {
     second: Option<u64>,
-    text: [u8; 26],
+    /// `%Y-%m-%dT%H:%M:%S.` of `second`.
+    prefix: String,
 }
 
+/// "00" to "99", two digits each.
+const DIGIT_PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+                           40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+                           8081828384858687888990919293949596979899";
+
 impl TimestampWriter {
-    /// Writes nanoseconds since the Unix epoch (truncated to microseconds) into `out`,
-    /// replacing what it held. Hand-rolled: this runs twice per span on the delivery thread.
-    pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
+    /// Appends nanoseconds since the Unix epoch (truncated to microseconds) to `out`.
+    /// Hand-rolled: this runs twice per span on the delivery thread.
+    pub(crate) fn push(&mut self, unix_nanos: u64, out: &mut String) {
         let micros = unix_nanos / 1_000;
         let seconds = micros / 1_000_000;
         if self.second != Some(seconds) {
             self.second = Some(seconds);
             let second_of_day = seconds % 86_400;
             let (year, month, day) = civil_from_days(seconds / 86_400);
-            self.text = *b"0000-00-00T00:00:00.000000";
-            put_digits(&mut self.text[0..4], year);
-            put_digits(&mut self.text[5..7], month);
-            put_digits(&mut self.text[8..10], day);
-            put_digits(&mut self.text[11..13], second_of_day / 3600);
-            put_digits(&mut self.text[14..16], second_of_day / 60 % 60);
-            put_digits(&mut self.text[17..19], second_of_day % 60);
+            let mut text = *b"0000-00-00T00:00:00.";
+            put_digits(&mut text[0..4], year);
+            put_digits(&mut text[5..7], month);
+            put_digits(&mut text[8..10], day);
+            put_digits(&mut text[11..13], second_of_day / 3600);
+            put_digits(&mut text[14..16], second_of_day / 60 % 60);
+            put_digits(&mut text[17..19], second_of_day % 60);
+            self.prefix.clear();
+            self.prefix
+                .push_str(std::str::from_utf8(&text).expect("only ASCII digits and separators"));
         }
-        put_digits(&mut self.text[20..26], micros % 1_000_000);
+        out.push_str(&self.prefix);
+        let fraction = micros % 1_000_000;
+        for pair in [fraction / 10_000, fraction / 100 % 100, fraction % 100] {
+            let at = pair as usize * 2;
+            out.push_str(&DIGIT_PAIRS[at..at + 2]);
+        }
+    }
+
+    /// Writes the timestamp into `out`, replacing what it held.
+    pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
         out.clear();
-        out.push_str(std::str::from_utf8(&self.text).expect("only ASCII digits and separators"));
+        self.push(unix_nanos, out);
     }
 }
 

@@ -417,6 +417,9 @@ impl Info {
 /// At most how many events a thread records between two looks at how full its ring is (a
 /// power of two: the ring's own count of pushed events says when).
 const FILL_CHECK_EVERY: usize = 1024;
+/// How long a thread waiting for room sleeps before it looks again if nothing woke it (a
+/// delivery thread that could not start, say).
+const ROOM_POLL: Duration = Duration::from_millis(1);
 
 /// A thread's ring of recorded events, and the generator of its span ids.
 pub(crate) struct Recorder {
@@ -611,16 +614,11 @@ impl Recorder {
             return false;
         }
         let waited_since = Instant::now();
-        let mut attempts = 0u32;
         loop {
             delivery::wake();
-            // Yield first (the delivery thread may share our core), then sleep briefly.
-            if attempts < 64 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            attempts += 1;
+            // The delivery thread wakes this one once it has read the ring, which it reads
+            // whole: the thread then records a ring's worth before it waits again.
+            self.writer.wait_for_room(needed, ROOM_POLL);
             if self.writer.free() >= needed {
                 return true;
             }

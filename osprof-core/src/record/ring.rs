@@ -11,7 +11,9 @@
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::thread::Thread;
+use std::time::Duration;
 
 use super::RawEvent;
 use crate::clock::Instant;
@@ -25,6 +27,10 @@ struct Position(AtomicUsize);
 #[repr(align(128))]
 struct Held(AtomicU64);
 
+/// Set while the writer waits for room: the reader wakes it after reading.
+#[repr(align(128))]
+struct Waiting(AtomicBool);
+
 struct Buffer {
     slots: Box<[UnsafeCell<MaybeUninit<RawEvent>>]>,
     /// Events read so far (only the reader stores it).
@@ -32,6 +38,9 @@ struct Buffer {
     /// Events written so far (only the writer stores it).
     tail: Position,
     held: Held,
+    waiting: Waiting,
+    /// The writer's thread, woken by the reader when it waits.
+    writer_thread: Thread,
 }
 
 // SAFETY: a slot is written only by the one `Writer`, for positions in `tail..head + capacity`
@@ -72,7 +81,8 @@ impl Drop for Buffer {
     }
 }
 
-/// A new ring of at least `capacity` slots (rounded up to a power of two).
+/// A new ring of at least `capacity` slots (rounded up to a power of two), written by the
+/// calling thread.
 pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
     let capacity = capacity.max(2).next_power_of_two();
     let buffer = Arc::new(Buffer {
@@ -82,6 +92,8 @@ pub(crate) fn ring(capacity: usize) -> (Writer, Reader) {
         head: Position(AtomicUsize::new(0)),
         tail: Position(AtomicUsize::new(0)),
         held: Held(AtomicU64::new(Instant::ZERO.to_bits())),
+        waiting: Waiting(AtomicBool::new(false)),
+        writer_thread: std::thread::current(),
     });
     let writer = Writer {
         slots: buffer.first_slot(),
@@ -144,6 +156,18 @@ impl Writer {
             .store(Instant::ZERO.to_bits(), Ordering::Release);
     }
 
+    /// Sleeps until the reader has made room for `needed` events, or `timeout` has passed.
+    pub(crate) fn wait_for_room(&mut self, needed: usize, timeout: Duration) {
+        self.buffer.waiting.0.store(true, Ordering::Relaxed);
+        // Paired with the fence in `Reader::drain`: either the reader sees `waiting` and
+        // wakes this thread, or this thread sees the room the reader made.
+        fence(Ordering::SeqCst);
+        if self.free() < needed {
+            std::thread::park_timeout(timeout);
+        }
+        self.buffer.waiting.0.store(false, Ordering::Relaxed);
+    }
+
     /// Appends `event`, or gives it back when the ring is full.
     #[inline(always)]
     pub(crate) fn push(&mut self, event: RawEvent) -> Result<(), RawEvent> {
@@ -182,6 +206,13 @@ impl Reader {
             let event = unsafe { (*self.buffer.slot(position)).assume_init_read() };
             self.buffer.head.0.store(position + 1, Ordering::Release);
             f(event);
+        }
+        if tail > head {
+            // Paired with the fence in `Writer::wait_for_room`.
+            fence(Ordering::SeqCst);
+            if self.buffer.waiting.0.load(Ordering::Relaxed) {
+                self.buffer.writer_thread.unpark();
+            }
         }
         tail - head
     }
