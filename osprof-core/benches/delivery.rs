@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p osprof-core --bench delivery` prints one line per figure.
 
+#[path = "process.rs"]
+mod process;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -38,26 +41,6 @@ impl Driver for JsonTextDriver {
     }
 }
 
-/// User plus system CPU time of the whole process, in seconds (from /proc/self/stat).
-fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux /proc");
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024.0
-}
-
 fn record(spans: u64) {
     osprof_core::init("bench", None, None);
     for _ in 0..spans {
@@ -68,11 +51,11 @@ fn record(spans: u64) {
 }
 
 fn measure(label: &str, spans: u64) {
-    let cpu_before = process_cpu_seconds();
+    let cpu_before = process::cpu_seconds();
     let wall = Instant::now();
     record(spans);
     let elapsed = wall.elapsed().as_secs_f64();
-    let cpu = process_cpu_seconds() - cpu_before;
+    let cpu = process::cpu_seconds() - cpu_before;
     println!(
         "delivery/{label}: {spans} spans, {:.0} ns process CPU per span, {:.2} M spans/s",
         cpu / spans as f64 * 1e9,
@@ -108,9 +91,9 @@ fn main() {
     if !"rss".contains(&filter) {
         return;
     }
-    let rss_before = resident_mib();
+    let rss_before = process::resident_mib();
     record(10_000_000);
-    let rss_after = resident_mib();
+    let rss_after = process::resident_mib();
     println!(
         "delivery/rss: 10M spans into the JSON text driver, RSS {rss_before:.1} MiB -> {rss_after:.1} MiB (+{:.1} MiB)",
         rss_after - rss_before

@@ -1,93 +1,115 @@
 //! Sustained throughput of the storage drivers: one thread records spans as fast as it can
 //! (a full ring makes it wait, so nothing is dropped), the delivery thread writes them, and
-//! the figure is spans per second from the first span to the last event stored. Each run
-//! then checks that every event arrived.
+//! the figures are spans per second from the first span to the last event stored, and the
+//! whole process's CPU time per span. Each run then checks that every event was stored.
 //!
-//! `cargo bench -p osprof-core --bench drivers` prints one line per driver. The Redis run
-//! uses the server on 127.0.0.1:6379 (database 4, emptied first).
+//! `cargo bench -p osprof-core --bench drivers [-- file|redis|amqp]` prints one line per
+//! driver. The file run writes to the temporary directory (`TMPDIR`); the Redis run uses the
+//! server on 127.0.0.1:6379 (database 4, emptied first); the AMQP run the broker on
+//! 127.0.0.1:5672 (its `profiler.info` queue purged after). SQL storage is measured by
+//! osprof-sqlx's `storage` bench.
+
+#[path = "process.rs"]
+mod process;
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use osprof_core::drivers::DriverOptions;
-use osprof_core::notifier::{self, DeliveryOptions, Overflow};
-use osprof_core::{Trace, notifier::Driver};
+use osprof_core::notifier::{self, DeliveryOptions, Driver, Overflow};
 
-const SPANS: u64 = 2_000_000;
+const SPANS: u64 = 1_000_000;
 
-/// Records `SPANS` spans in one trace through `driver`; returns spans per second and the base id.
-fn run(driver: std::sync::Arc<dyn Driver>) -> (f64, String) {
+/// Records `SPANS` spans in one trace through `driver` and prints the figures; returns the
+/// trace's base id.
+fn run(label: &str, driver: Arc<dyn Driver>) -> String {
     notifier::set_shared(driver);
+    let stats_before = notifier::stats();
+    let cpu_before = process::cpu_seconds();
     let started = Instant::now();
     let profiler = osprof_core::init("SECRET_KEY", None, None);
     for _ in 0..SPANS {
-        drop(Trace::new("db", None));
+        drop(osprof_core::Trace::new("db", None));
     }
     osprof_core::clean();
     notifier::flush();
-    let rate = SPANS as f64 / started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process::cpu_seconds() - cpu_before;
     notifier::reset();
-    (rate, profiler.base_id().to_owned())
+    let stats = notifier::stats();
+    assert_eq!(
+        stats.stored - stats_before.stored,
+        2 * SPANS,
+        "{label}: {stats:?}"
+    );
+    assert_eq!(
+        stats.dropped + stats.failed,
+        stats_before.dropped + stats_before.failed
+    );
+    println!(
+        "drivers/{label}: {:.2} M spans/s, {:.0} ns process CPU per span ({} events stored)",
+        SPANS as f64 / elapsed / 1e6,
+        cpu / SPANS as f64 * 1e9,
+        2 * SPANS
+    );
+    profiler.base_id().to_owned()
+}
+
+fn redis_cli(args: &[&str]) -> String {
+    let output = Command::new("redis-cli").args(args).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo test --benches` asks what to run
     }
+    let filter = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .unwrap_or_default();
     let mut options = DeliveryOptions::default();
     options.overflow = Overflow::Block { max_wait: None };
     notifier::configure(options);
-    let stats_before = notifier::stats();
+    let driver_options = DriverOptions::new("bench", "api");
 
-    let path = std::env::temp_dir().join(format!("osprof-throughput-{}.jsonl", std::process::id()));
-    let file = notifier::try_create(
-        &format!("file://{}", path.display()),
-        &DriverOptions::new("bench", "api"),
-    )
-    .unwrap();
-    let (rate, _) = run(file);
-    let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
-    std::fs::remove_file(&path).unwrap();
-    assert_eq!(lines, 2 * SPANS, "the file driver lost events");
-    println!(
-        "file driver: {:.2} M spans/s ({} events, none lost)",
-        rate / 1e6,
-        lines
-    );
+    if "file".contains(&filter) {
+        let path =
+            std::env::temp_dir().join(format!("osprof-throughput-{}.jsonl", std::process::id()));
+        let file =
+            notifier::try_create(&format!("file://{}", path.display()), &driver_options).unwrap();
+        run("file", file);
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(lines, 2 * SPANS, "the file driver lost events");
+    }
 
-    let redis_url = "redis://127.0.0.1:6379/4";
-    Command::new("redis-cli")
-        .args(["-u", redis_url, "FLUSHDB"])
-        .output()
-        .unwrap();
-    let redis = notifier::try_create(redis_url, &DriverOptions::new("bench", "api")).unwrap();
-    let (rate, base_id) = run(redis);
-    let stored = Command::new("redis-cli")
-        .args([
+    if "redis".contains(&filter) {
+        let redis_url = "redis://127.0.0.1:6379/4";
+        redis_cli(&["-u", redis_url, "FLUSHDB"]);
+        let redis = notifier::try_create(redis_url, &driver_options).unwrap();
+        let base_id = run("redis", redis);
+        let stored = redis_cli(&[
             "-u",
             redis_url,
             "LLEN",
             &format!("osprofiler_opt:{base_id}"),
-        ])
-        .output()
-        .unwrap();
-    let stored: u64 = String::from_utf8(stored.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert_eq!(stored, 2 * SPANS, "the redis driver lost events");
-    println!(
-        "redis driver: {:.2} M spans/s ({} events, none lost)",
-        rate / 1e6,
-        stored
-    );
-    Command::new("redis-cli")
-        .args(["-u", redis_url, "FLUSHDB"])
-        .output()
-        .unwrap();
+        ]);
+        assert_eq!(
+            stored,
+            (2 * SPANS).to_string(),
+            "the redis driver lost events"
+        );
+        redis_cli(&["-u", redis_url, "FLUSHDB"]);
+    }
 
-    let stats = notifier::stats();
-    assert_eq!(stats.dropped, stats_before.dropped);
-    assert_eq!(stats.failed, stats_before.failed);
+    if "amqp".contains(&filter) {
+        let amqp = notifier::try_create("messaging://", &driver_options).unwrap();
+        run("amqp", amqp);
+        // Every event was confirmed by the broker (checked in `run`); leave the queue empty.
+        let _ = Command::new("rabbitmqctl")
+            .args(["purge_queue", "profiler.info"])
+            .output();
+    }
 }

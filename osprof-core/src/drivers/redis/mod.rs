@@ -31,7 +31,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 struct Write {
     lpush: bool,
-    key: String,
+    /// Shared by the writes of one trace.
+    key: Arc<str>,
     line: String,
 }
 
@@ -144,9 +145,15 @@ impl RedisDriver {
         } else {
             None
         };
+        let key = match out.items().back() {
+            Some(last) if last.lpush && last.key.strip_prefix(EVENTS) == Some(base_id) => {
+                last.key.clone()
+            }
+            _ => Arc::from(format!("{EVENTS}{base_id}")),
+        };
         out.push(Write {
             lpush: true,
-            key: format!("{EVENTS}{base_id}"),
+            key,
             line,
         });
         if let Some(event) = error_index {
@@ -154,7 +161,7 @@ impl RedisDriver {
             out.push_events(
                 Write {
                     lpush: false,
-                    key: format!("{ERRORS}{base_id}"),
+                    key: Arc::from(format!("{ERRORS}{base_id}")),
                     line: json!({"base_id": base_id, "timestamp": event["timestamp"]}).to_string(),
                 },
                 0,
@@ -188,24 +195,37 @@ impl RedisDriver {
                     Err(error) => return pending.failed("redis", &error),
                 },
             };
-            let commands: Vec<[&[u8]; 3]> = pending
-                .items()
-                .iter()
-                .take(PIPELINE_LEN)
-                .map(|write| {
-                    let command: &[u8] = if write.lpush { b"LPUSH" } else { b"SET" };
-                    [command, write.key.as_bytes(), write.line.as_bytes()]
-                })
-                .collect();
+            // Consecutive events of one trace go in one `LPUSH key event...`: Redis takes a
+            // list of values in one command many times faster than one command per value,
+            // and pushes them in the same order.
+            let mut commands: Vec<Vec<&[u8]>> = Vec::new();
+            for write in pending.items().iter().take(PIPELINE_LEN) {
+                match commands.last_mut() {
+                    Some(last)
+                        if write.lpush
+                            && last[0] == b"LPUSH"
+                            && last[1] == write.key.as_bytes() =>
+                    {
+                        last.push(write.line.as_bytes());
+                    }
+                    _ => {
+                        let command: &[u8] = if write.lpush { b"LPUSH" } else { b"SET" };
+                        commands.push(vec![command, write.key.as_bytes(), write.line.as_bytes()]);
+                    }
+                }
+            }
+            let sizes: Vec<usize> = commands.iter().map(|command| command.len() - 2).collect();
             replies.clear();
-            let sent = pipe.exec(commands.iter().map(|c| &c[..]), deadline, &mut replies);
+            let sent = pipe.exec(commands.iter().map(Vec::as_slice), deadline, &mut replies);
             drop(commands);
-            for reply in replies.drain(..) {
+            for (reply, size) in replies.drain(..).zip(sizes) {
                 match reply {
-                    Ok(()) => pending.written(1),
-                    // The value cannot be stored there (a key of another type): never will.
+                    Ok(()) => pending.written(size),
+                    // The values cannot be stored there (a key of another type): never will.
                     Err(error) if error.starts_with("WRONGTYPE") || error.starts_with("ERR") => {
-                        pending.rejected("redis", &error);
+                        for _ in 0..size {
+                            pending.rejected("redis", &error);
+                        }
                     }
                     // The server cannot store now (loading, read-only replica, out of memory).
                     Err(error) => {
@@ -367,7 +387,14 @@ fn read_error(error: impl std::fmt::Display) -> Error {
 /// The `base_id` of a payload's JSON text: always its second key, written by osprof with
 /// no escapes (ids are UUIDs or interned plain text).
 fn base_id_of(json: &str) -> Option<&str> {
-    let start = json.find(",\"base_id\":\"")? + ",\"base_id\":\"".len();
+    // Right after the name in osprof's own payloads: look there first.
+    const KEY: &str = ",\"base_id\":\"";
+    let after_name = json.find("\",").map_or(0, |end| end + 1);
+    let start = if json[after_name..].starts_with(KEY) {
+        after_name
+    } else {
+        json.find(KEY)?
+    } + KEY.len();
     let len = json[start..].find('"')?;
     Some(&json[start..start + len])
 }

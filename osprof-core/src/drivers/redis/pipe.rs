@@ -205,9 +205,11 @@ impl Pipe {
 
 /// A command in Redis' wire format: an array of bulk strings.
 fn encode(command: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", command.len()).as_bytes());
+    use std::io::Write as _;
+    // Writing to a `Vec` cannot fail.
+    let _ = write!(out, "*{}\r\n", command.len());
     for part in command {
-        out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
+        let _ = write!(out, "${}\r\n", part.len());
         out.extend_from_slice(part);
         out.extend_from_slice(b"\r\n");
     }
