@@ -254,7 +254,7 @@ impl SqlStorage {
         }
         let mut attempt = Attempt::new(self.socket_timeout, now);
         while !pending.items().is_empty() {
-            let Some(deadline) = attempt.next_batch() else {
+            let Some(deadline) = attempt.next_batch(&pending) else {
                 return;
             };
             let deadline = tokio::time::Instant::from_std(deadline);

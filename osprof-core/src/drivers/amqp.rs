@@ -259,19 +259,20 @@ impl AmqpDriver {
         let properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_content_encoding("utf-8".into());
+        // Each publish waits until the connection's I/O thread has sent it: publishing one
+        // after the other would wait for that thread once per message.
+        let publishes = messages.iter().map(|message| {
+            channel.basic_publish(
+                EXCHANGE.into(),
+                ROUTING_KEY.into(),
+                BasicPublishOptions::default(),
+                message.as_bytes(),
+                properties.clone(),
+            )
+        });
         let mut confirms = Vec::with_capacity(messages.len());
-        for message in messages {
-            let confirm = channel
-                .basic_publish(
-                    EXCHANGE.into(),
-                    ROUTING_KEY.into(),
-                    BasicPublishOptions::default(),
-                    message.as_bytes(),
-                    properties.clone(),
-                )
-                .await
-                .map_err(|error| error.to_string())?;
-            confirms.push(confirm);
+        for published in join_in_order(publishes.collect()).await {
+            confirms.push(published.map_err(|error| error.to_string())?);
         }
         for confirm in confirms {
             let confirmation = confirm.await.map_err(|error| error.to_string())?;
@@ -297,7 +298,7 @@ impl AmqpDriver {
         let left = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
         let mut slot = self.channel.lock().unwrap_or_else(PoisonError::into_inner);
         while !pending.items().is_empty() {
-            let Some(deadline) = attempt.next_batch() else {
+            let Some(deadline) = attempt.next_batch(&pending) else {
                 return;
             };
             if slot.is_none() {
@@ -347,6 +348,37 @@ impl AmqpDriver {
             }
         }
     }
+}
+
+/// Runs `futures` together until all are done and returns their outputs, in order. Each
+/// is first polled in order, so publishes queue their messages in order.
+async fn join_in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    // Every future before this index is done.
+    let mut done_before = 0;
+    std::future::poll_fn(|context| {
+        for (future, output) in futures.iter_mut().zip(&mut outputs).skip(done_before) {
+            if output.is_none()
+                && let std::task::Poll::Ready(value) = future.as_mut().poll(context)
+            {
+                *output = Some(value);
+            }
+        }
+        while outputs.get(done_before).is_some_and(Option::is_some) {
+            done_before += 1;
+        }
+        if done_before == outputs.len() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|output| output.expect("every future is done"))
+        .collect()
 }
 
 /// The payload of a notification message: oslo.messaging's format 1.0 (the payload under

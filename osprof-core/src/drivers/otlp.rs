@@ -228,7 +228,7 @@ impl OtlpDriver {
         }
         let mut attempt = Attempt::new(self.socket_timeout, now);
         while !pending.items().is_empty() {
-            let Some(deadline) = attempt.next_batch() else {
+            let Some(deadline) = attempt.next_batch(&pending) else {
                 return;
             };
             if self.probe_first.load(Ordering::Relaxed) {

@@ -200,14 +200,19 @@ impl<T> Drop for RetryQueue<T> {
 /// The time budget of a driver's writes in one delivery round: each attempt, as a whole,
 /// ends by its deadline, one socket timeout after it began. A round stops starting batches
 /// once half of the attempt's time is spent (the rest waits for the next round, which is not
-/// a failure), except in a flush, which starts a new attempt instead.
+/// a failure), except in a flush, or while the queue is more than half full: then it starts
+/// a new attempt instead. So a store that answers, but more slowly than events come, slows
+/// delivery down (and, through the full rings, the traced threads, as the overflow policy
+/// says) rather than overflowing its queue; a store that stops answering still fails the
+/// round within one socket timeout.
 ///
 /// ```
 /// use std::time::Duration;
-/// use osprof_core::drivers::Attempt;
+/// use osprof_core::drivers::{Attempt, RetryQueue};
 ///
+/// let queue = RetryQueue::<String>::new(8);
 /// let mut attempt = Attempt::new(Duration::from_millis(100), false);
-/// let deadline = attempt.next_batch().expect("a fresh attempt has its whole time");
+/// let deadline = attempt.next_batch(&queue).expect("a fresh attempt has its whole time");
 /// assert!(deadline <= std::time::Instant::now() + Duration::from_millis(100));
 /// ```
 #[derive(Debug)]
@@ -227,12 +232,12 @@ impl Attempt {
         }
     }
 
-    /// The deadline by which the next batch must be done, or `None` when the round should
-    /// stop here and leave the rest queued.
-    pub fn next_batch(&mut self) -> Option<Instant> {
+    /// The deadline by which the next batch of `queue` must be done, or `None` when the
+    /// round should stop here and leave the rest queued.
+    pub fn next_batch<T>(&mut self, queue: &RetryQueue<T>) -> Option<Instant> {
         let now = Instant::now();
         if self.deadline.saturating_duration_since(now) < self.timeout / 2 {
-            if !self.flushing {
+            if !(self.flushing || queue.items.len() > queue.capacity / 2) {
                 return None;
             }
             self.deadline = now + self.timeout;

@@ -185,7 +185,7 @@ impl RedisDriver {
             .unwrap_or_else(PoisonError::into_inner);
         let mut replies = Vec::new();
         while !pending.items().is_empty() {
-            let Some(deadline) = attempt.next_batch() else {
+            let Some(deadline) = attempt.next_batch(&pending) else {
                 return;
             };
             let pipe = match slot.as_mut() {
