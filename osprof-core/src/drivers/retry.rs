@@ -245,3 +245,28 @@ impl Attempt {
         Some(self.deadline)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_goes_on_past_half_its_time_only_to_flush_or_to_empty_a_backed_up_queue() {
+        let timeout = Duration::from_millis(20);
+        let mut quiet = RetryQueue::new(8);
+        let mut backed_up = RetryQueue::new(8);
+        for n in 0..5 {
+            backed_up.push_events(n, 0);
+        }
+        quiet.push_events(0, 0);
+        let mut round = Attempt::new(timeout, false);
+        let mut flush = Attempt::new(timeout, true);
+        std::thread::sleep(timeout * 3 / 4);
+        assert_eq!(round.next_batch(&quiet), None);
+        let deadline = round
+            .next_batch(&backed_up)
+            .expect("a queue over half full keeps the round going");
+        assert!(deadline > Instant::now() + timeout / 2, "with a fresh attempt");
+        assert!(flush.next_batch(&quiet).is_some());
+    }
+}
