@@ -1,12 +1,13 @@
 //! `sqlite://`, `postgresql://`, `mysql://`: trace events stored in OSProfiler's `data`
 //! table, and read back as reports.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use osprof_core::Error;
-use osprof_core::drivers::{Attempt, DriverOptions, RetryQueue};
+use osprof_core::drivers::{Attempt, DriverOptions, LineWriter, RetryQueue};
 use osprof_core::notifier::{Batch, Driver};
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -15,6 +16,7 @@ use sqlx::{Any, AnyPool, Row};
 
 /// Rows per INSERT statement: well under every database's limit on bound values.
 const ROWS_PER_INSERT: usize = 500;
+
 /// How long a read (a report, a list) may wait for its rows once the server has answered.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -29,6 +31,7 @@ enum Dialect {
 /// One stored event: the indexed columns and the payload.
 #[derive(Debug, Clone)]
 struct Row9 {
+    /// In the form every dialect casts (`2026-12-04 03:16:28.123456`).
     timestamp: String,
     base_id: String,
     parent_id: String,
@@ -70,8 +73,13 @@ pub struct SqlStorage {
     pool: AnyPool,
     /// The connection string without its password, for messages.
     connection_string: String,
+    /// The `project` and `service` columns.
     project: String,
     service: String,
+    /// Adds `project` and `service` to a payload's text, for the `data` column.
+    lines: LineWriter,
+    /// The INSERT of a full batch ([`ROWS_PER_INSERT`] rows).
+    full_insert: String,
     pending: Mutex<RetryQueue<Row9>>,
     /// How long one attempt to write, connecting included, may take, and how long a read
     /// may wait for a connection: the socket timeout.
@@ -183,8 +191,10 @@ impl SqlStorage {
             runtime,
             pool,
             connection_string: redact(connection_string),
-            project: options.project.clone(),
-            service: options.service.clone(),
+            project: column(options.project.clone()),
+            service: column(options.service.clone()),
+            lines: LineWriter::new(options),
+            full_insert: insert_sql(dialect, ROWS_PER_INSERT),
             pending: Mutex::new(RetryQueue::new(options.retry_capacity)),
             socket_timeout: options.socket_timeout,
             table_ready: AtomicBool::new(false),
@@ -213,33 +223,21 @@ impl SqlStorage {
         Ok(Arc::new(SqlStorage::open(connection_string, options)?))
     }
 
-    fn hold(&self, payload: &Value, pending: &mut RetryQueue<Row9>) {
-        let text = |field: &str| {
-            payload
-                .get(field)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let mut stored = payload.clone();
-        if let Some(fields) = stored.as_object_mut() {
-            fields.insert("project".into(), self.project.clone().into());
-            fields.insert("service".into(), self.service.clone().into());
-        }
+    /// Queues the row of one payload, given as its JSON text.
+    fn hold(&self, json: &str, pending: &mut RetryQueue<Row9>) {
+        // A payload without some field has that column empty, as in OSProfiler.
+        let columns = serde_json::from_str::<Columns<'_>>(json).unwrap_or_default();
+        let mut data = String::with_capacity(json.len() + 48);
+        self.lines.push(&mut data, json);
         // The indexed columns are VARCHAR(255), as in OSProfiler; `data` keeps every value whole.
         pending.push(Row9 {
-            timestamp: text("timestamp"),
-            base_id: column(text("base_id")),
-            parent_id: column(text("parent_id")),
-            trace_id: column(text("trace_id")),
-            host: column(
-                payload["info"]["host"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            name: column(text("name")),
-            data: stored.to_string(),
+            timestamp: columns.timestamp.replace('T', " "),
+            base_id: column(columns.base_id.into_owned()),
+            parent_id: column(columns.parent_id.into_owned()),
+            trace_id: column(columns.trace_id.into_owned()),
+            host: column(columns.info.host.unwrap_or_default().into_owned()),
+            name: column(columns.name.into_owned()),
+            data,
         });
     }
 
@@ -259,10 +257,10 @@ impl SqlStorage {
             };
             let deadline = tokio::time::Instant::from_std(deadline);
             let count = pending.items().len().min(ROWS_PER_INSERT);
-            let rows: Vec<Row9> = pending.items().iter().take(count).cloned().collect();
+            let rows = pending.items().iter().take(count);
             let written = self
                 .runtime
-                .block_on(async { self.insert(&rows, deadline).await });
+                .block_on(async { self.insert(rows, deadline).await });
             match written {
                 Ok(Ok(())) => pending.written(count),
                 // The server refused the rows' content: store them one by one, so that only
@@ -293,7 +291,7 @@ impl SqlStorage {
             };
             let written = self
                 .runtime
-                .block_on(async { self.insert(std::slice::from_ref(&row), deadline).await });
+                .block_on(async { self.insert(std::iter::once(&row), deadline).await });
             match written {
                 Ok(Ok(())) => pending.written(1),
                 Ok(Err(error)) if refused_for_content(&error) => pending.rejected("sql", &error),
@@ -312,53 +310,28 @@ impl SqlStorage {
 
     /// Inserts `rows` in one transaction before `deadline`: `Err` when it ran out, else
     /// what the server said.
-    async fn insert(
+    async fn insert<'a>(
         &self,
-        rows: &[Row9],
+        rows: impl ExactSizeIterator<Item = &'a Row9>,
         deadline: tokio::time::Instant,
     ) -> Result<Result<(), sqlx::Error>, tokio::time::error::Elapsed> {
-        let timestamp = match self.dialect {
-            Dialect::Sqlite => "{}",
-            Dialect::Postgres => "CAST({} AS TIMESTAMP)",
-            Dialect::MySql => "CAST({} AS DATETIME(6))",
+        let sql = if rows.len() == ROWS_PER_INSERT {
+            self.full_insert.clone()
+        } else {
+            insert_sql(self.dialect, rows.len())
         };
-        let mut sql = String::from(
-            "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data) VALUES ",
-        );
-        let mut n = 0;
-        for (index, _) in rows.iter().enumerate() {
-            if index > 0 {
-                sql.push_str(", ");
-            }
-            let mut values = Vec::with_capacity(9);
-            for column in 0..9 {
-                n += 1;
-                let placeholder = match self.dialect {
-                    Dialect::Postgres => format!("${n}"),
-                    _ => "?".to_owned(),
-                };
-                values.push(if column == 0 {
-                    timestamp.replace("{}", &placeholder)
-                } else {
-                    placeholder
-                });
-            }
-            sql.push('(');
-            sql.push_str(&values.join(", "));
-            sql.push(')');
-        }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in rows {
             query = query
-                .bind(row.timestamp.replace('T', " "))
-                .bind(row.base_id.clone())
-                .bind(row.parent_id.clone())
-                .bind(row.trace_id.clone())
-                .bind(column(self.project.clone()))
-                .bind(row.host.clone())
-                .bind(column(self.service.clone()))
-                .bind(row.name.clone())
-                .bind(row.data.clone());
+                .bind(row.timestamp.as_str())
+                .bind(row.base_id.as_str())
+                .bind(row.parent_id.as_str())
+                .bind(row.trace_id.as_str())
+                .bind(self.project.as_str())
+                .bind(row.host.as_str())
+                .bind(self.service.as_str())
+                .bind(row.name.as_str())
+                .bind(row.data.as_str());
         }
         let mut connection = match self.connection(deadline).await? {
             Ok(connection) => connection,
@@ -448,6 +421,58 @@ fn refused_for_content(error: &sqlx::Error) -> bool {
 const MAX_COLUMN_CHARS: usize = 255;
 
 /// `value` cut to fit an indexed column, its end marked with `…` when cut.
+/// `INSERT INTO data (...) VALUES (...), ...` for `rows` rows, with placeholders.
+fn insert_sql(dialect: Dialect, rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from(
+        "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data) VALUES ",
+    );
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..9 {
+            n += 1;
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            // Writing to a `String` cannot fail.
+            let _ = match (dialect, column) {
+                (Dialect::Postgres, 0) => write!(sql, "CAST(${n} AS TIMESTAMP)"),
+                (Dialect::Postgres, _) => write!(sql, "${n}"),
+                (Dialect::MySql, 0) => write!(sql, "CAST(? AS DATETIME(6))"),
+                _ => write!(sql, "?"),
+            };
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The columns of a payload's JSON text that the table indexes.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Columns<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    base_id: Cow<'a, str>,
+    #[serde(borrow)]
+    trace_id: Cow<'a, str>,
+    #[serde(borrow)]
+    parent_id: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(borrow)]
+    info: HostInfo<'a>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct HostInfo<'a> {
+    #[serde(borrow)]
+    host: Option<Cow<'a, str>>,
+}
+
 fn column(value: String) -> String {
     match value.char_indices().nth(MAX_COLUMN_CHARS) {
         None => value,
@@ -500,7 +525,7 @@ fn redact(connection_string: &str) -> String {
 impl Driver for SqlStorage {
     fn notify(&self, payload: &Value) -> Result<(), Error> {
         self.hold(
-            payload,
+            &payload.to_string(),
             &mut self.pending.lock().unwrap_or_else(PoisonError::into_inner),
         );
         self.write_pending(false);
@@ -510,8 +535,8 @@ impl Driver for SqlStorage {
     fn notify_batch(&self, batch: &mut Batch<'_>) -> Result<(), Error> {
         {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            while let Some(payload) = batch.next() {
-                self.hold(payload, &mut pending);
+            while let Some(json) = batch.next_json() {
+                self.hold(json, &mut pending);
             }
         }
         self.write_pending(false);

@@ -217,16 +217,27 @@ pub(crate) fn not_built_in(connection_string: &str) -> Option<(&'static str, &'s
     })
 }
 
-/// Appends stored lines: each payload's JSON text with `project` and `service` added as
-/// its last keys (OSProfiler's storage drivers add them), and a newline.
+/// Writes what a store keeps of a payload: its JSON text with `project` and `service`
+/// added as its last keys, as OSProfiler's storage drivers add them. For drivers that store
+/// text (see [`Batch::next_json`](crate::notifier::Batch::next_json)).
+///
+/// ```
+/// use osprof_core::drivers::{DriverOptions, LineWriter};
+///
+/// let lines = LineWriter::new(&DriverOptions::new("nova", "api"));
+/// let mut line = String::new();
+/// lines.push(&mut line, r#"{"name":"wsgi-start"}"#);
+/// assert_eq!(line, r#"{"name":"wsgi-start","project":"nova","service":"api"}"#);
+/// ```
 #[derive(Debug)]
-pub(crate) struct LineWriter {
+pub struct LineWriter {
     /// `,"project":"…","service":"…"}`.
     line_end: String,
 }
 
 impl LineWriter {
-    pub(crate) fn new(options: &DriverOptions) -> LineWriter {
+    /// The writer for a driver made with `options` (its project and service).
+    pub fn new(options: &DriverOptions) -> LineWriter {
         let mut identity = serde_json::Map::new();
         identity.insert("project".into(), options.project.clone().into());
         identity.insert("service".into(), options.service.clone().into());
@@ -236,8 +247,9 @@ impl LineWriter {
         }
     }
 
-    /// Appends `payload_json` (a non-empty JSON object) with the identity keys, no newline.
-    pub(crate) fn push(&self, out: &mut String, payload_json: &str) {
+    /// Appends `payload_json` (a non-empty JSON object, as the sink is given) with the
+    /// identity keys; no newline.
+    pub fn push(&self, out: &mut String, payload_json: &str) {
         out.push_str(&payload_json[..payload_json.len() - 1]);
         out.push_str(&self.line_end);
     }

@@ -266,7 +266,10 @@ mod tests {
         let deadline = round
             .next_batch(&backed_up)
             .expect("a queue over half full keeps the round going");
-        assert!(deadline > Instant::now() + timeout / 2, "with a fresh attempt");
+        assert!(
+            deadline > Instant::now() + timeout / 2,
+            "with a fresh attempt"
+        );
         assert!(flush.next_batch(&quiet).is_some());
     }
 }
