@@ -147,11 +147,70 @@ impl PartialEq<Report> for Value {
 struct Node {
     trace_id: String,
     parent_id: String,
-    /// `name`, `project`, `service`, `host`, the raw payloads, then the timings, in the
-    /// order OSProfiler inserts them.
-    info: Map<String, Value>,
+    /// The span's name, and its `project`, `service` and `host` (from its first event).
+    name: String,
+    identity: [Value; 3],
+    /// The keys of `info` after the identity ones, in the order OSProfiler first inserts
+    /// them, with their values (the timings' are filled in at the end).
+    entries: Vec<(Entry, Value)>,
     started: Option<i64>,
     finished: Option<i64>,
+}
+
+/// A key of a span's `info` that its events add.
+#[derive(PartialEq)]
+enum Entry {
+    /// `meta.raw_payload.<event name>`.
+    RawPayload(String),
+    Started,
+    Finished,
+    Exception,
+}
+
+impl Node {
+    /// Sets `entry`, in place if it is there already (as a map insert does).
+    fn set(&mut self, entry: Entry, value: Value) {
+        match self.entries.iter_mut().find(|(known, _)| *known == entry) {
+            Some((_, known)) => *known = value,
+            None => self.entries.push((entry, value)),
+        }
+    }
+
+    /// The span's `info`, with its timings relative to the trace's start.
+    fn info(self, started: i64, finished: i64) -> Map<String, Value> {
+        let mut info = Map::with_capacity(self.entries.len() + 8);
+        info.insert("name".into(), Value::String(self.name));
+        let [project, service, host] = self.identity;
+        info.insert("project".into(), project);
+        info.insert("service".into(), service);
+        info.insert("host".into(), host);
+        let (mut has_started, mut has_finished) = (false, false);
+        for (entry, value) in self.entries {
+            match entry {
+                Entry::RawPayload(event_name) => {
+                    info.insert(format!("meta.raw_payload.{event_name}"), value)
+                }
+                Entry::Started => {
+                    has_started = true;
+                    info.insert("started".into(), json!(millis(started)))
+                }
+                Entry::Finished => {
+                    has_finished = true;
+                    info.insert("finished".into(), json!(millis(finished)))
+                }
+                Entry::Exception => info.insert("exception".into(), value),
+            };
+        }
+        if !has_started {
+            info.insert("started".into(), json!(millis(started)));
+        }
+        if !has_finished {
+            info.insert("finished".into(), json!(millis(finished)));
+        }
+        info.insert("started_us".into(), json!(started));
+        info.insert("finished_us".into(), json!(finished));
+        info
+    }
 }
 
 /// Builds the report of one trace from its events, in any order (events that lack a
@@ -184,33 +243,32 @@ where
         let Some((name, trace_id, parent_id, at)) = fields(&event) else {
             continue;
         };
-        let (name, trace_id, parent_id) =
-            (name.to_owned(), trace_id.to_owned(), parent_id.to_owned());
-        let slot = *index.entry(trace_id.clone()).or_insert_with(|| {
-            let mut info = Map::new();
-            info.insert("name".into(), Value::String(span_name(&name).to_owned()));
-            for field in ["project", "service"] {
-                info.insert(
-                    field.into(),
-                    event.get(field).cloned().unwrap_or(Value::Null),
-                );
+        let slot = match index.get(trace_id) {
+            Some(&slot) => slot,
+            None => {
+                // Drivers store the host inside `info`, as OSProfiler's payloads carry it.
+                let host = event
+                    .get("info")
+                    .and_then(|info| info.get("host"))
+                    .or(event.get("host"));
+                let field = |value: Option<&Value>| value.cloned().unwrap_or(Value::Null);
+                nodes.push(Node {
+                    trace_id: trace_id.to_owned(),
+                    parent_id: parent_id.to_owned(),
+                    name: span_name(name).to_owned(),
+                    identity: [
+                        field(event.get("project")),
+                        field(event.get("service")),
+                        field(host),
+                    ],
+                    entries: Vec::with_capacity(5),
+                    started: None,
+                    finished: None,
+                });
+                index.insert(trace_id.to_owned(), nodes.len() - 1);
+                nodes.len() - 1
             }
-            // Drivers store the host inside `info`, as OSProfiler's payloads carry it.
-            let host = event
-                .get("info")
-                .and_then(|info| info.get("host"))
-                .or(event.get("host"));
-            info.insert("host".into(), host.cloned().unwrap_or(Value::Null));
-            nodes.push(Node {
-                trace_id,
-                parent_id,
-                info,
-                started: None,
-                finished: None,
-            });
-            nodes.len() - 1
-        });
-        let node = &mut nodes[slot];
+        };
         let is_stop = name.ends_with("stop");
         let exception = is_stop.then(|| {
             event
@@ -219,14 +277,16 @@ where
                 .cloned()
                 .unwrap_or_else(|| Value::String("None".into()))
         });
-        node.info.insert(format!("meta.raw_payload.{name}"), event);
+        let raw_payload = Entry::RawPayload(name.to_owned());
+        let node = &mut nodes[slot];
+        node.set(raw_payload, event);
         if let Some(exception) = exception {
             node.finished = Some(at);
-            node.info.insert("finished".into(), Value::Null);
-            node.info.insert("exception".into(), exception);
+            node.set(Entry::Finished, Value::Null);
+            node.set(Entry::Exception, exception);
         } else {
             node.started = Some(at);
-            node.info.insert("started".into(), Value::Null);
+            node.set(Entry::Started, Value::Null);
             last_started = last_started.max(Some(at));
         }
         first = Some(first.map_or(at, |first| first.min(at)));
@@ -240,23 +300,36 @@ where
         }));
     };
 
-    let mut stats: Map<String, Value> = Map::new();
-    for node in &mut nodes {
+    // Count and total milliseconds per span name, in order of first appearance.
+    let mut totals: Vec<(String, i64, i64)> = Vec::new();
+    let mut total_of: HashMap<String, usize> = HashMap::new();
+    let mut starts = Vec::with_capacity(nodes.len());
+    let mut spans = Vec::with_capacity(nodes.len());
+    for mut node in nodes {
         // A lost start or stop copies the other, so that every node has both.
         let started = node.started.or(node.finished).unwrap_or(first) - first;
         let finished = node.finished.or(node.started).unwrap_or(first) - first;
-        node.info.insert("started".into(), json!(millis(started)));
-        node.info.insert("finished".into(), json!(millis(finished)));
-        node.info.insert("started_us".into(), json!(started));
-        node.info.insert("finished_us".into(), json!(finished));
-        let name = node.info["name"].as_str().unwrap_or_default().to_owned();
-        let entry = stats
-            .entry(name)
-            .or_insert_with(|| json!({"count": 0, "duration": 0}));
-        entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + 1);
-        entry["duration"] =
-            json!(entry["duration"].as_i64().unwrap_or(0) + millis(finished) - millis(started));
+        let total = match total_of.get(&node.name) {
+            Some(&total) => total,
+            None => {
+                total_of.insert(node.name.clone(), totals.len());
+                totals.push((node.name.clone(), 0, 0));
+                totals.len() - 1
+            }
+        };
+        totals[total].1 += 1;
+        totals[total].2 += millis(finished) - millis(started);
+        starts.push(started);
+        let ids = (
+            std::mem::take(&mut node.trace_id),
+            std::mem::take(&mut node.parent_id),
+        );
+        spans.push((ids, node.info(started, finished)));
     }
+    let stats: Map<String, Value> = totals
+        .into_iter()
+        .map(|(name, count, duration)| (name, json!({"count": count, "duration": duration})))
+        .collect();
 
     let mut report = Map::with_capacity(3);
     report.insert(
@@ -268,7 +341,10 @@ where
             "last_trace_started": last_started.map(|at| millis(at - first)),
         }),
     );
-    report.insert("children".into(), Value::Array(tree(nodes, &index)));
+    report.insert(
+        "children".into(),
+        Value::Array(tree(spans, &starts, &index)),
+    );
     report.insert("stats".into(), Value::Object(stats));
     Report(Value::Object(report))
 }
@@ -297,19 +373,23 @@ fn millis(micros: i64) -> i64 {
     micros / 1000
 }
 
-/// Nests nodes under their parents; nodes whose parent is not a node are roots. Children
-/// and roots are ordered by start (stable, so ties keep the order of first appearance).
-fn tree(nodes: Vec<Node>, index: &HashMap<String, usize>) -> Vec<Value> {
-    let parents: Vec<Option<usize>> = nodes
+/// A span's `(trace_id, parent_id)` and its `info`.
+type Span = ((String, String), Map<String, Value>);
+
+/// Nests spans under their parents; spans whose parent is not a span are roots. Children
+/// and roots are ordered by start (`starts`, in µs; stable at the millisecond, so ties keep
+/// the order of first appearance).
+fn tree(spans: Vec<Span>, starts: &[i64], index: &HashMap<String, usize>) -> Vec<Value> {
+    let parents: Vec<Option<usize>> = spans
         .iter()
-        .map(|node| {
+        .map(|((trace_id, parent_id), _)| {
             index
-                .get(&node.parent_id)
+                .get(parent_id)
                 .copied()
-                .filter(|&p| nodes[p].trace_id != node.trace_id)
+                .filter(|&p| spans[p].0.0 != *trace_id)
         })
         .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
     let mut roots = Vec::new();
     for (slot, parent) in parents.iter().enumerate() {
         match parent {
@@ -317,32 +397,32 @@ fn tree(nodes: Vec<Node>, index: &HashMap<String, usize>) -> Vec<Value> {
             None => roots.push(slot),
         }
     }
-    let started = |slot: &usize| nodes[*slot].info["started_us"].as_i64().unwrap_or(0) / 1000;
+    let started = |slot: &usize| starts[*slot] / 1000;
     for kids in &mut children {
         kids.sort_by_key(started);
     }
     roots.sort_by_key(started);
 
     // Build bottom-up without recursion, so that a deep trace cannot overflow the stack.
-    let mut built: Vec<Option<Value>> = vec![None; nodes.len()];
-    let mut order = Vec::with_capacity(nodes.len());
+    let mut built: Vec<Option<Value>> = vec![None; spans.len()];
+    let mut order = Vec::with_capacity(spans.len());
     let mut stack: Vec<usize> = roots.clone();
     while let Some(slot) = stack.pop() {
         order.push(slot);
         stack.extend(&children[slot]);
     }
-    let mut nodes: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    let mut spans: Vec<Option<Span>> = spans.into_iter().map(Some).collect();
     for &slot in order.iter().rev() {
-        let node = nodes[slot].take().expect("each node is visited once");
+        let ((trace_id, parent_id), info) = spans[slot].take().expect("each span is visited once");
         let kids: Vec<Value> = children[slot]
             .iter()
             .map(|kid| built[*kid].take().expect("children are built first"))
             .collect();
         // Moved in, not through `json!`, which would deep-copy every subtree once per level.
         let mut built_node = Map::with_capacity(4);
-        built_node.insert("info".into(), Value::Object(node.info));
-        built_node.insert("trace_id".into(), Value::String(node.trace_id));
-        built_node.insert("parent_id".into(), Value::String(node.parent_id));
+        built_node.insert("info".into(), Value::Object(info));
+        built_node.insert("trace_id".into(), Value::String(trace_id));
+        built_node.insert("parent_id".into(), Value::String(parent_id));
         built_node.insert("children".into(), Value::Array(kids));
         built[slot] = Some(Value::Object(built_node));
     }
