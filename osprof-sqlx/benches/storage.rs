@@ -7,6 +7,9 @@
 //! database: PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 (database `test`,
 //! table `data` emptied first).
 
+#[path = "../../osprof-core/benches/process.rs"]
+mod process;
+
 use std::time::Instant;
 
 use osprof_core::drivers::DriverOptions;
@@ -14,15 +17,6 @@ use osprof_core::notifier::{self, DeliveryOptions, Overflow};
 use sqlx::Connection;
 
 const SPANS: u64 = 200_000;
-
-/// User plus system CPU time of the whole process, in seconds (from /proc/self/stat).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux /proc");
-    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
 
 fn rows(url: &str, runtime: &tokio::runtime::Runtime, sql: &str) -> i64 {
     runtime.block_on(async {
@@ -44,7 +38,7 @@ fn measure(label: &str, url: &str, runtime: &tokio::runtime::Runtime) {
     let storage = osprof_sqlx::SqlStorage::open(url, &DriverOptions::new("bench", "api")).unwrap();
     notifier::set(storage);
     let stats_before = notifier::stats();
-    let cpu_before = cpu_seconds();
+    let cpu_before = process::cpu_seconds();
     let started = Instant::now();
     osprof_core::init("SECRET_KEY", None, None);
     for _ in 0..SPANS {
@@ -53,7 +47,7 @@ fn measure(label: &str, url: &str, runtime: &tokio::runtime::Runtime) {
     osprof_core::clean();
     notifier::flush();
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = process::cpu_seconds() - cpu_before;
     notifier::reset();
     let stats = notifier::stats();
     assert_eq!(
