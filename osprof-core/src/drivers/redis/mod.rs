@@ -387,14 +387,14 @@ fn read_error(error: impl std::fmt::Display) -> Error {
 /// The `base_id` of a payload's JSON text: always its second key, written by osprof with
 /// no escapes (ids are UUIDs or interned plain text).
 fn base_id_of(json: &str) -> Option<&str> {
-    // Right after the name in osprof's own payloads: look there first.
     const KEY: &str = ",\"base_id\":\"";
-    let after_name = json.find("\",").map_or(0, |end| end + 1);
-    let start = if json[after_name..].starts_with(KEY) {
-        after_name
-    } else {
-        json.find(KEY)?
-    } + KEY.len();
+    // After the quote that ends the name, in osprof's own payloads: a few quotes in.
+    let start = json
+        .match_indices('"')
+        .map(|(at, _)| at + 1)
+        .find(|&at| json[at..].starts_with(KEY))
+        .or_else(|| json.find(KEY))?
+        + KEY.len();
     let len = json[start..].find('"')?;
     Some(&json[start..start + len])
 }
@@ -490,5 +490,21 @@ impl Driver for RedisDriver {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_id_of;
+
+    #[test]
+    fn the_base_id_is_found_wherever_it_is() {
+        let ours = r#"{"name":"db-start","base_id":"b1","trace_id":"t"}"#;
+        assert_eq!(base_id_of(ours), Some("b1"));
+        let quoted_name = r#"{"name":"a\",\"base_id\":\"x","base_id":"b2"}"#;
+        assert_eq!(base_id_of(quoted_name), Some("b2"));
+        let after_a_number = r#"{"n":1,"base_id":"b3"}"#;
+        assert_eq!(base_id_of(after_a_number), Some("b3"));
+        assert_eq!(base_id_of(r#"{"name":"x"}"#), None);
     }
 }

@@ -16,6 +16,9 @@ pub(super) struct Pipe {
     input: Vec<u8>,
     /// How far `input` has been parsed.
     parsed: usize,
+    /// The request being sent, kept for the next one: a pipeline of events is a megabyte
+    /// or so, which a fresh buffer would grow to (and fault in) again each time.
+    request: Vec<u8>,
 }
 
 enum Stream {
@@ -66,6 +69,7 @@ impl Pipe {
             stream,
             input: Vec::new(),
             parsed: 0,
+            request: Vec::new(),
         };
         let settings = info.redis_settings();
         let mut hello: Vec<Vec<&[u8]>> = Vec::new();
@@ -98,13 +102,16 @@ impl Pipe {
         deadline: Instant,
         replies: &mut Vec<Reply>,
     ) -> io::Result<()> {
-        let mut request = Vec::new();
+        let mut request = std::mem::take(&mut self.request);
+        request.clear();
         let mut count = 0;
         for command in commands {
             encode(command, &mut request);
             count += 1;
         }
-        self.write_all(&request, deadline)?;
+        let written = self.write_all(&request, deadline);
+        self.request = request;
+        written?;
         for _ in 0..count {
             replies.push(self.reply(deadline)?);
         }
@@ -205,14 +212,32 @@ impl Pipe {
 
 /// A command in Redis' wire format: an array of bulk strings.
 fn encode(command: &[&[u8]], out: &mut Vec<u8>) {
-    use std::io::Write as _;
-    // Writing to a `Vec` cannot fail.
-    let _ = write!(out, "*{}\r\n", command.len());
+    out.push(b'*');
+    push_decimal(out, command.len());
+    out.extend_from_slice(b"\r\n");
     for part in command {
-        let _ = write!(out, "${}\r\n", part.len());
+        out.push(b'$');
+        push_decimal(out, part.len());
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(part);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Appends `n` in decimal: twice per value of a pipeline, where `write!` costs more than
+/// the value's copy.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// What is left before `deadline`, or a timeout error when nothing is.
