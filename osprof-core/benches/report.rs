@@ -1,5 +1,6 @@
 //! Building the report of a 100k-span trace (OSProfiler's report format): one request whose 1,000 calls each
-//! make 99 queries, every span with its start and stop event.
+//! make 99 queries, every span with its start and stop event; and of a 1M-span trace, whose
+//! 10,000 calls each make 99 queries (only when named: `-- 1M`).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -16,8 +17,8 @@ fn event(name: &str, trace_id: &str, parent_id: &str, micros: u64) -> Value {
     })
 }
 
-fn trace_of_100k_spans() -> Vec<Value> {
-    let mut events = Vec::with_capacity(200_000);
+fn trace_of(calls: usize) -> Vec<Value> {
+    let mut events = Vec::with_capacity(calls * 200);
     let mut clock = 0;
     let mut span = |events: &mut Vec<Value>, name: &str, id: String, parent: &str| {
         events.push(event(&format!("{name}-start"), &id, parent, clock));
@@ -26,7 +27,7 @@ fn trace_of_100k_spans() -> Vec<Value> {
         id
     };
     let root = span(&mut events, "wsgi", "root".into(), "b");
-    for call in 0..1_000 {
+    for call in 0..calls {
         let call = span(&mut events, "rpc", format!("call-{call}"), &root);
         for query in 0..99 {
             span(&mut events, "db", format!("{call}-query-{query}"), &call);
@@ -35,17 +36,37 @@ fn trace_of_100k_spans() -> Vec<Value> {
     events
 }
 
+/// Whether the command line's filter selects `label`. The 1M-span trace takes gigabytes and
+/// minutes, so it runs only when named (`-- 1M`); no filter runs the others.
+fn group_wanted(label: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    if filters.is_empty() {
+        return !label.contains("1M");
+    }
+    filters
+        .iter()
+        .any(|filter| format!("report/{label}").contains(filter.as_str()))
+}
+
 fn report(c: &mut Criterion) {
-    let events = trace_of_100k_spans();
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
-    group.bench_function("build 100k spans", |b| {
-        b.iter_batched(
-            || events.clone(),
-            osprof_core::report::build,
-            BatchSize::LargeInput,
-        );
-    });
+    for (label, calls) in [("build 100k spans", 1_000), ("build 1M spans", 10_000)] {
+        if !group_wanted(label) {
+            continue;
+        }
+        let events = trace_of(calls);
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || events.clone(),
+                osprof_core::report::build,
+                BatchSize::LargeInput,
+            );
+        });
+    }
     group.finish();
 }
 
