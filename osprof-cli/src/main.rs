@@ -110,6 +110,10 @@ struct Format {
     /// The span tree as indented text, one span per line with its duration.
     #[arg(long, group = "format")]
     text: bool,
+    /// Collapsed stacks (`root;child;leaf <µs>`, time spent in the leaf itself) for flame
+    /// graphs: inferno, flamegraph.pl, speedscope.
+    #[arg(long, group = "format")]
+    folded: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +208,10 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
         let mut tree = osprof_core::report::text_tree(&report);
         tree.pop(); // the newline pushed below ends the last line
         tree
+    } else if show.format.folded {
+        let mut stacks = osprof_core::report::folded(&report);
+        stacks.pop(); // the newline pushed below ends the last line
+        stacks
     } else {
         let graph = dot::render(&report);
         if let Some(file) = &show.render_dot {

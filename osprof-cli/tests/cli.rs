@@ -518,3 +518,28 @@ fn render_dot_writes_the_graph_through_graphviz() {
     ]);
     assert_fails(&unknown_format, 1, "cannot render");
 }
+
+#[test]
+fn folded_stacks_are_drawn_by_inferno() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let folded = stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--folded",
+        "--connection-string",
+        &store,
+    ]));
+    // wsgi's 5 ms less its child's 2 ms, then the child's own 2 ms.
+    assert_eq!(folded, "wsgi 3000\nwsgi;db \"quoted\" 2000\n");
+
+    let mut svg = Vec::new();
+    let mut options = inferno::flamegraph::Options::default();
+    inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(svg.starts_with("<?xml"), "{}", &svg[..100.min(svg.len())]);
+    for frame in ["wsgi", "db &quot;quoted&quot;"] {
+        assert!(svg.contains(frame), "{frame} is not drawn");
+    }
+}

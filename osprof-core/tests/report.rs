@@ -205,3 +205,26 @@ fn a_million_deep_trace_is_reported_written_read_and_rendered() {
     );
     assert!(last.contains("[999999]"), "{last}");
 }
+
+#[test]
+fn folded_stacks_name_functions_and_keep_to_one_line_per_stack() {
+    let event = |name: &str, trace_id: &str, parent_id: &str, micros: u32, info: Value| {
+        json!({
+            "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+            "timestamp": format!("2026-11-22T10:00:00.{micros:06}"), "info": info,
+        })
+    };
+    let function = json!({"function": {"name": "api::handlers::get"}});
+    let report = osprof_core::report::build([
+        event("handler-start", "h", "b", 0, function),
+        event("a;b\nc-start", "x", "h", 100, json!({})),
+        event("a;b\nc-stop", "x", "h", 300, json!({})),
+        event("a;b\nc-start", "y", "h", 400, json!({})),
+        event("a;b\nc-stop", "y", "h", 900, json!({})),
+        event("handler-stop", "h", "b", 1000, json!({})),
+    ]);
+    assert_eq!(
+        osprof_core::report::folded(&report),
+        "api::handlers::get 300\napi::handlers::get;a,b c 700\n"
+    );
+}

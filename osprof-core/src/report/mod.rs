@@ -489,6 +489,84 @@ pub fn text_tree(report: &Value) -> String {
     out
 }
 
+/// The trace as collapsed stacks for flame graphs (inferno, `flamegraph.pl`, speedscope):
+/// one line per stack, `root;child;leaf <µs>`, with the microseconds spent in the leaf
+/// itself, not in its children (never below zero, where async children overlap their
+/// parent). A frame is the span's function path when it is a traced function, else its
+/// name; `;` in a frame becomes `,` and line breaks spaces. Equal stacks are added up, in
+/// order of first appearance.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let event = |name: &str, trace_id: &str, parent_id: &str, at: &str| json!({
+///     "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+///     "timestamp": format!("2026-11-22T10:00:00.{at}"),
+/// });
+/// let report = osprof_core::report::build([
+///     event("wsgi-start", "w", "b", "000000"),
+///     event("db-start", "d1", "w", "001000"),
+///     event("db-stop", "d1", "w", "003500"),
+///     event("db-start", "d2", "w", "003500"),
+///     event("db-stop", "d2", "w", "003600"),
+///     event("wsgi-stop", "w", "b", "004000"),
+/// ]);
+/// assert_eq!(osprof_core::report::folded(&report), "wsgi 1400\nwsgi;db 2600\n");
+/// ```
+pub fn folded(report: &Value) -> String {
+    let mut stacks: Vec<(String, i64)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut path = String::new();
+    // Each span with the length of `path` up to its parent's frame: the stack is walked
+    // without recursion, so a deep trace cannot overflow it.
+    let mut pending: Vec<(&Value, usize)> = children_of(report).rev().map(|n| (n, 0)).collect();
+    while let Some((node, parent_len)) = pending.pop() {
+        path.truncate(parent_len);
+        if parent_len > 0 {
+            path.push(';');
+        }
+        path.extend(frame(&node["info"]).chars().map(|c| match c {
+            ';' => ',',
+            '\n' | '\r' => ' ',
+            c => c,
+        }));
+        let duration = |node: &Value| {
+            node["info"]["finished_us"].as_i64().unwrap_or(0)
+                - node["info"]["started_us"].as_i64().unwrap_or(0)
+        };
+        let in_children: i64 = children_of(node).map(duration).sum();
+        let own = (duration(node) - in_children).max(0);
+        match index.get(&path) {
+            Some(&at) => stacks[at].1 += own,
+            None => {
+                index.insert(path.clone(), stacks.len());
+                stacks.push((path.clone(), own));
+            }
+        }
+        let len = path.len();
+        pending.extend(children_of(node).rev().map(|kid| (kid, len)));
+    }
+    let mut out = String::new();
+    for (stack, micros) in stacks {
+        out.push_str(&stack);
+        out.push(' ');
+        out.push_str(&micros.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// A span's frame in [`folded`]: its function's path, else its name.
+fn frame(info: &Value) -> &str {
+    let name = info["name"]
+        .as_str()
+        .filter(|name| !name.is_empty())
+        .unwrap_or("?");
+    info.get(format!("meta.raw_payload.{name}-start").as_str())
+        .and_then(|start| start["info"]["function"]["name"].as_str())
+        .unwrap_or(name)
+}
+
 fn children_of(node: &Value) -> std::slice::Iter<'_, Value> {
     node["children"]
         .as_array()
