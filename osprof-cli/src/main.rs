@@ -114,6 +114,10 @@ struct Format {
     /// graphs: inferno, flamegraph.pl, speedscope.
     #[arg(long, group = "format")]
     folded: bool,
+    /// Chrome trace-event JSON, for Perfetto (ui.perfetto.dev) or chrome://tracing: one
+    /// process per service and host.
+    #[arg(long, group = "format")]
+    chrome: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +212,8 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
         let mut tree = osprof_core::report::text_tree(&report);
         tree.pop(); // the newline pushed below ends the last line
         tree
+    } else if show.format.chrome {
+        osprof_core::report::chrome_trace(&report).to_string()
     } else if show.format.folded {
         let mut stacks = osprof_core::report::folded(&report);
         stacks.pop(); // the newline pushed below ends the last line

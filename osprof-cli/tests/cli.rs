@@ -543,3 +543,30 @@ fn folded_stacks_are_drawn_by_inferno() {
         assert!(svg.contains(frame), "{frame} is not drawn");
     }
 }
+
+#[test]
+fn chrome_writes_trace_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let out = dir.path().join("trace.json");
+    let shown = osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--chrome",
+        "--out",
+        out.to_str().unwrap(),
+        "--connection-string",
+        &store,
+    ]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let names: Vec<&str> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["wsgi", "db \"quoted\""]);
+}

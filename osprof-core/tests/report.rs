@@ -228,3 +228,62 @@ fn folded_stacks_name_functions_and_keep_to_one_line_per_stack() {
         "api::handlers::get 300\napi::handlers::get;a,b c 700\n"
     );
 }
+
+#[test]
+fn chrome_trace_events_give_each_service_a_process_and_overlapping_siblings_a_thread() {
+    let event = |name: &str, trace_id: &str, parent_id: &str, micros: u32, service: &str| {
+        json!({
+            "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+            "service": service, "info": {"host": "vm", "k": 1},
+            "timestamp": format!("2026-11-22T10:00:00.{micros:06}"),
+        })
+    };
+    let report = osprof_core::report::build([
+        event("wsgi-start", "w", "b", 0, "api"),
+        // Two async siblings that overlap without nesting, then one inside the first.
+        event("rpc-start", "r1", "w", 100, "api"),
+        event("rpc-start", "r2", "w", 200, "api"),
+        event("db-start", "d", "r1", 150, "backend"),
+        event("db-stop", "d", "r1", 250, "backend"),
+        event("rpc-stop", "r1", "w", 500, "api"),
+        event("rpc-stop", "r2", "w", 700, "api"),
+        event("wsgi-stop", "w", "b", 1000, "api"),
+    ]);
+    let trace = osprof_core::report::chrome_trace(&report);
+    let events = trace["traceEvents"].as_array().unwrap();
+    let processes: Vec<(&Value, &Value)> = events
+        .iter()
+        .filter(|e| e["ph"] == "M")
+        .map(|e| (&e["pid"], &e["args"]["name"]))
+        .collect();
+    assert_eq!(
+        processes,
+        [
+            (&json!(1), &json!("api@vm")),
+            (&json!(2), &json!("backend@vm"))
+        ]
+    );
+    let span = |trace_id: &str| {
+        let e = events
+            .iter()
+            .find(|e| e["ph"] == "X" && e["args"]["trace_id"] == trace_id)
+            .unwrap();
+        (
+            e["pid"].as_u64().unwrap(),
+            e["tid"].as_u64().unwrap(),
+            e["ts"].as_i64().unwrap(),
+            e["dur"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(span("w"), (1, 1, 0, 1000));
+    assert_eq!(span("r1"), (1, 1, 100, 400));
+    assert_eq!(span("r2"), (1, 2, 200, 500), "overlaps r1 without nesting");
+    assert_eq!(span("d"), (2, 1, 150, 100));
+    let wsgi = events
+        .iter()
+        .find(|e| e["args"]["trace_id"] == "w")
+        .unwrap();
+    assert_eq!(wsgi["cat"], "wsgi");
+    assert_eq!(wsgi["args"]["k"], 1, "the start payload's info");
+    assert_eq!(trace["displayTimeUnit"], "ms");
+}

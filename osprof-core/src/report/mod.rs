@@ -556,6 +556,109 @@ pub fn folded(report: &Value) -> String {
     out
 }
 
+/// The trace as Chrome trace-event JSON, which Perfetto and `chrome://tracing` open: one
+/// process per service and host (named `service@host`), each span a complete event (`"ph":
+/// "X"`, times in µs from the trace's start) named like a [`folded`] frame, with the span
+/// name as its category and its start payload's `info`, ids and exception as `args`. Spans
+/// that overlap without nesting (async siblings) go on separate threads of their process, as
+/// complete events on one thread must nest.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let event = |name: &str, trace_id: &str, parent_id: &str, at: &str| json!({
+///     "name": name, "base_id": "b", "trace_id": trace_id, "parent_id": parent_id,
+///     "service": "api", "info": {"host": "vm"}, "timestamp": format!("2026-11-22T10:00:00.{at}"),
+/// });
+/// let report = osprof_core::report::build([
+///     event("wsgi-start", "w", "b", "000000"),
+///     event("wsgi-stop", "w", "b", "004000"),
+/// ]);
+/// let trace = osprof_core::report::chrome_trace(&report);
+/// let events = trace["traceEvents"].as_array().unwrap();
+/// assert_eq!(events[0]["args"]["name"], "api@vm");
+/// assert_eq!((&events[1]["name"], &events[1]["ts"], &events[1]["dur"]), (&json!("wsgi"), &json!(0), &json!(4000)));
+/// ```
+pub fn chrome_trace(report: &Value) -> Value {
+    // Every span, parents before children and in start order among siblings.
+    let mut spans: Vec<&Value> = Vec::new();
+    let mut pending: Vec<&Value> = children_of(report).rev().collect();
+    while let Some(node) = pending.pop() {
+        spans.push(node);
+        pending.extend(children_of(node).rev());
+    }
+    let times = |node: &Value| {
+        let info = &node["info"];
+        let started = info["started_us"].as_i64().unwrap_or(0);
+        (
+            started,
+            info["finished_us"].as_i64().unwrap_or(started).max(started),
+        )
+    };
+    // Longer first at equal starts, so that a parent is placed before its children.
+    spans.sort_by_key(|node| {
+        let (started, finished) = times(node);
+        (started, std::cmp::Reverse(finished))
+    });
+
+    let mut processes: Vec<String> = Vec::new();
+    // Per process, its threads, each the end times of the spans open on it, innermost last.
+    let mut lanes: Vec<Vec<Vec<i64>>> = Vec::new();
+    let mut events = Vec::with_capacity(spans.len() + 1);
+    for node in spans {
+        let info = &node["info"];
+        let text = |key: &str| info[key].as_str().unwrap_or_default();
+        let process = match text("service") {
+            "" => text("host").to_owned(),
+            service => format!("{service}@{}", text("host")),
+        };
+        let pid = match processes.iter().position(|known| *known == process) {
+            Some(at) => at,
+            None => {
+                processes.push(process.clone());
+                lanes.push(Vec::new());
+                events.push(json!({
+                    "ph": "M", "name": "process_name", "pid": processes.len(),
+                    "args": {"name": process},
+                }));
+                processes.len() - 1
+            }
+        };
+        let (started, finished) = times(node);
+        let threads = &mut lanes[pid];
+        let fits = |open: &mut Vec<i64>| {
+            while open.last().is_some_and(|&end| end <= started) {
+                open.pop();
+            }
+            open.last().is_none_or(|&end| end >= finished)
+        };
+        let tid = match threads.iter_mut().position(fits) {
+            Some(at) => at,
+            None => {
+                threads.push(Vec::new());
+                threads.len() - 1
+            }
+        };
+        threads[tid].push(finished);
+        let name = text("name");
+        let mut args = info
+            .get(format!("meta.raw_payload.{name}-start").as_str())
+            .and_then(|start| start["info"].as_object())
+            .cloned()
+            .unwrap_or_default();
+        args.insert("trace_id".into(), node["trace_id"].clone());
+        args.insert("parent_id".into(), node["parent_id"].clone());
+        if let Some(exception) = info["exception"].as_str().filter(|e| *e != "None") {
+            args.insert("exception".into(), json!(exception));
+        }
+        events.push(json!({
+            "ph": "X", "name": frame(info), "cat": name, "pid": pid + 1, "tid": tid + 1,
+            "ts": started, "dur": finished - started, "args": args,
+        }));
+    }
+    json!({"traceEvents": events, "displayTimeUnit": "ms"})
+}
+
 /// A span's frame in [`folded`]: its function's path, else its name.
 fn frame(info: &Value) -> &str {
     let name = info["name"]
