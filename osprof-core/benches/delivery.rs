@@ -3,8 +3,7 @@
 //!
 //! `cargo bench -p osprof-core --bench delivery` prints one line per figure.
 
-#[path = "process.rs"]
-mod process;
+mod measure;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -51,11 +50,11 @@ fn record(spans: u64) {
 }
 
 fn measure(label: &str, spans: u64) {
-    let cpu_before = process::cpu_seconds();
+    let cpu_before = measure::cpu_seconds();
     let wall = Instant::now();
     record(spans);
     let elapsed = wall.elapsed().as_secs_f64();
-    let cpu = process::cpu_seconds() - cpu_before;
+    let cpu = measure::cpu_seconds() - cpu_before;
     println!(
         "delivery/{label}: {spans} spans, {:.0} ns process CPU per span, {:.2} M spans/s",
         cpu / spans as f64 * 1e9,
@@ -66,10 +65,7 @@ fn measure(label: &str, spans: u64) {
 fn main() {
     // `cargo bench --bench delivery -- json_text` runs the figures whose label holds
     // `json_text`; no filter runs them all.
-    let filter = std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .unwrap_or_default();
+    let filter = measure::filter();
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
@@ -91,9 +87,9 @@ fn main() {
     if !"rss".contains(&filter) {
         return;
     }
-    let rss_before = process::resident_mib();
+    let rss_before = measure::resident_mib();
     record(10_000_000);
-    let rss_after = process::resident_mib();
+    let rss_after = measure::resident_mib();
     println!(
         "delivery/rss: 10M spans into the JSON text driver, RSS {rss_before:.1} MiB -> {rss_after:.1} MiB (+{:.1} MiB)",
         rss_after - rss_before

@@ -9,49 +9,24 @@
 //! 127.0.0.1:5672 (its `profiler.info` queue purged after). SQL storage is measured by
 //! osprof-sqlx's `storage` bench.
 
-#[path = "process.rs"]
-mod process;
+mod measure;
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use osprof_core::drivers::DriverOptions;
-use osprof_core::notifier::{self, DeliveryOptions, Driver, Overflow};
+use osprof_core::notifier::{self, Driver};
 
-/// Records `spans` spans in one trace through `driver` and prints the figures; returns the
-/// trace's base id.
+/// Records `spans` spans through `driver` and prints the figures; returns the base id.
 fn run(label: &str, driver: Arc<dyn Driver>, spans: u64) -> String {
-    notifier::set_shared(driver);
-    let stats_before = notifier::stats();
-    let cpu_before = process::cpu_seconds();
-    let started = Instant::now();
-    let profiler = osprof_core::init("SECRET_KEY", None, None);
-    for _ in 0..spans {
-        drop(osprof_core::Trace::new("db", None));
-    }
-    osprof_core::clean();
-    notifier::flush();
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = process::cpu_seconds() - cpu_before;
-    notifier::reset();
-    let stats = notifier::stats();
-    assert_eq!(
-        stats.stored - stats_before.stored,
-        2 * spans,
-        "{label}: {stats:?}"
-    );
-    assert_eq!(
-        stats.dropped + stats.failed,
-        stats_before.dropped + stats_before.failed
-    );
+    let run = measure::record_through(driver, spans);
     println!(
         "drivers/{label}: {:.2} M spans/s, {:.0} ns process CPU per span ({} events stored)",
-        spans as f64 / elapsed / 1e6,
-        cpu / spans as f64 * 1e9,
+        run.spans_per_second / 1e6,
+        run.cpu_ns_per_span,
         2 * spans
     );
-    profiler.base_id().to_owned()
+    run.base_id
 }
 
 fn redis_cli(args: &[&str]) -> String {
@@ -63,15 +38,9 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo test --benches` asks what to run
     }
-    let filter = std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .unwrap_or_default();
+    let filter = measure::filter();
     // A driver's warnings (a store that fell behind) are printed.
     tracing::subscriber::set_global_default(tracing_subscriber::fmt().finish()).unwrap();
-    let mut options = DeliveryOptions::default();
-    options.overflow = Overflow::Block { max_wait: None };
-    notifier::configure(options);
     let driver_options = DriverOptions::new("bench", "api");
 
     if "file".contains(&filter) {
