@@ -1,5 +1,6 @@
-//! `osprof`: shows a stored trace as JSON, Graphviz DOT or an HTML page, and lists stored traces
-//! as OSProfiler's `osprofiler trace` does, from any driver that reads back or from a saved report file.
+//! `osprof`: shows a stored trace as JSON, Graphviz DOT or an HTML page, lists stored traces
+//! as OSProfiler's `osprofiler trace` does, from any driver that reads back or from a saved
+//! report file, and compares two traces.
 
 #![forbid(unsafe_code)]
 
@@ -41,6 +42,10 @@ enum TraceCommand {
     /// Lists stored traces, oldest first.
     #[command(after_help = EXIT_CODES)]
     List(List),
+    /// Compares two traces: spans aligned by their path of functions or names, with counts
+    /// and durations in both, the biggest regressions first.
+    #[command(after_help = EXIT_CODES)]
+    Diff(Diff),
 }
 
 #[derive(Debug, Args)]
@@ -103,8 +108,8 @@ struct Format {
     /// The span tree as a Graphviz graph.
     #[arg(long, group = "format")]
     dot: bool,
-    /// One self-contained HTML page (works offline): the tree with duration bars, a filter,
-    /// and each span's payloads.
+    /// One self-contained HTML page (works offline): the span tree with the critical path
+    /// open, search, a flame view, totals per name and function, each span's payloads.
     #[arg(long, group = "format")]
     html: bool,
     /// The span tree as indented text, one span per line with its duration.
@@ -139,6 +144,27 @@ struct Show {
 }
 
 #[derive(Debug, Args)]
+struct Diff {
+    /// The trace compared against: a base id (UUID), or the path of a report saved with `--json`.
+    #[arg(value_name = "BEFORE")]
+    before: String,
+    /// The trace compared, as BEFORE.
+    #[arg(value_name = "AFTER")]
+    after: String,
+    /// Print the comparison as JSON instead of a table.
+    #[arg(long, group = "diff_format")]
+    json: bool,
+    /// Print the comparison as one self-contained HTML page.
+    #[arg(long, group = "diff_format")]
+    html: bool,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    store: Store,
+}
+
+#[derive(Debug, Args)]
 struct List {
     /// Only traces that contain an error (needs `filter_error_trace` when they were stored).
     #[arg(long)]
@@ -164,6 +190,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Trace(TraceCommand::Show(show)) => show_trace(&show),
         Command::Trace(TraceCommand::List(list)) => list_traces(&list),
+        Command::Trace(TraceCommand::Diff(diff)) => diff_traces(&diff),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,26 +211,7 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
             "--render-dot renders the --dot output: add --dot".into(),
         ));
     }
-    let path = PathBuf::from(&show.trace);
-    let report = if path.is_file() {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|error| Failure::Store(format!("cannot read {}: {error}", path.display())))?;
-        Report::from_json(&text).map_err(|error| {
-            Failure::Store(format!("{} is not a saved report: {error}", path.display()))
-        })?
-    } else {
-        check_trace_id(&show.trace)?;
-        show.store
-            .driver()?
-            .get_report(&show.trace)
-            .map_err(|error| Failure::Store(error.to_string()))?
-    };
-    if report["children"].as_array().is_none_or(Vec::is_empty) {
-        return Err(Failure::NotFound(format!(
-            "Trace with UUID {} not found. Please check the trace id and the connection string.",
-            show.trace
-        )));
-    }
+    let report = read_report(&show.trace, &show.store)?;
     let mut output = if show.format.json {
         report.to_json(true)
     } else if show.format.html {
@@ -227,6 +235,44 @@ fn show_trace(show: &Show) -> Result<(), Failure> {
     };
     output.push('\n');
     write_output(show.out.as_ref(), &output)
+}
+
+/// The report of `trace`: a saved report file, else a trace id read from the store.
+fn read_report(trace: &str, store: &Store) -> Result<Report, Failure> {
+    let path = PathBuf::from(trace);
+    let report = if path.is_file() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| Failure::Store(format!("cannot read {}: {error}", path.display())))?;
+        Report::from_json(&text).map_err(|error| {
+            Failure::Store(format!("{} is not a saved report: {error}", path.display()))
+        })?
+    } else {
+        check_trace_id(trace)?;
+        store
+            .driver()?
+            .get_report(trace)
+            .map_err(|error| Failure::Store(error.to_string()))?
+    };
+    if report["children"].as_array().is_none_or(Vec::is_empty) {
+        return Err(Failure::NotFound(format!(
+            "Trace with UUID {trace} not found. Please check the trace id and the connection string."
+        )));
+    }
+    Ok(report)
+}
+
+fn diff_traces(diff: &Diff) -> Result<(), Failure> {
+    let before = read_report(&diff.before, &diff.store)?;
+    let after = read_report(&diff.after, &diff.store)?;
+    let compared = osprof_core::report::diff(&before, &after);
+    let output = if diff.json {
+        format!("{:#}\n", compared.to_json())
+    } else if diff.html {
+        compared.to_html()
+    } else {
+        compared.to_text()
+    };
+    write_output(diff.out.as_ref(), &output)
 }
 
 /// Renders `graph` into `file` with Graphviz's `dot`, in the format of `file`'s extension

@@ -570,3 +570,77 @@ fn chrome_writes_trace_events() {
         .collect();
     assert_eq!(names, ["wsgi", "db \"quoted\""]);
 }
+
+#[test]
+fn diff_compares_two_traces_slowest_path_first() {
+    const AFTER: &str = "9a1c3f0e-5b7d-4e2a-8c6f-0d1e2f3a4b5c";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let driver = FileDriver::open(&path, &DriverOptions::new("nova", "api")).unwrap();
+    // The same request twice; the second one's query takes 6 ms instead of 2.
+    for (base, query_end, request_end) in [(BASE, 3_000, 5_000), (AFTER, 7_000, 9_000)] {
+        for payload in [
+            event("wsgi-start", base, "w", base, 0, json!({"host": "vm"})),
+            event("db-start", base, "d", "w", 1_000, json!({"host": "vm"})),
+            event("db-stop", base, "d", "w", query_end, json!({"host": "vm"})),
+            event(
+                "wsgi-stop",
+                base,
+                "w",
+                base,
+                request_end,
+                json!({"host": "vm"}),
+            ),
+        ] {
+            driver.notify(&payload).unwrap();
+        }
+    }
+    let store = format!("file://{}", path.display());
+    let diff = |args: &[&str]| {
+        let mut all = vec!["trace", "diff"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--connection-string", &store]);
+        osprof(&all)
+    };
+
+    let table = stdout(&diff(&[BASE, AFTER]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0],
+        "before: 2 spans, 5.000 ms    after: 2 spans, 9.000 ms    change: +4.000 ms"
+    );
+    assert!(
+        lines[3].starts_with("   +4.000 ms      2.000 ms      6.000 ms       1 -> 1  wsgi > db"),
+        "{table}"
+    );
+
+    let json: Value = serde_json::from_str(&stdout(&diff(&[BASE, AFTER, "--json"]))).unwrap();
+    assert_eq!(json["paths"][0]["path"], json!(["wsgi", "db"]));
+    assert_eq!(json["paths"][0]["delta_us"], 4_000);
+    assert_eq!(json["paths"][1]["own_us"], json!([3_000, 3_000]));
+
+    // A saved report compares as well as a stored trace; the page is one static file.
+    let saved = dir.path().join("before.json");
+    stdout(&osprof(&[
+        "trace",
+        "show",
+        BASE,
+        "--json",
+        "--out",
+        saved.to_str().unwrap(),
+        "--connection-string",
+        &store,
+    ]));
+    let page = stdout(&diff(&[saved.to_str().unwrap(), AFTER, "--html"]));
+    assert!(page.starts_with("<!DOCTYPE html>") && !page.contains("<script"));
+    assert!(
+        page.contains("<tr class=\"slower\"><td>+4.000 ms</td>"),
+        "{page}"
+    );
+
+    assert_fails(
+        &diff(&[BASE, "0e0e0e0e-0000-4000-8000-000000000000"]),
+        1,
+        "Trace with UUID 0e0e0e0e-0000-4000-8000-000000000000 not found",
+    );
+}

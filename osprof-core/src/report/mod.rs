@@ -25,6 +25,7 @@
 //! assert!(page.starts_with("<!DOCTYPE html>"));
 //! ```
 
+mod diff;
 mod html;
 mod json;
 
@@ -37,6 +38,7 @@ use serde_json::{Map, Value, json};
 
 use crate::delivery::parse_micros;
 
+pub use diff::{Diff, PathDiff, Side, diff};
 pub use html::to_html;
 pub use json::ParseError;
 
@@ -303,7 +305,7 @@ where
     // Count and total milliseconds per span name, in order of first appearance.
     let mut totals: Vec<(String, i64, i64)> = Vec::new();
     let mut total_of: HashMap<String, usize> = HashMap::new();
-    let mut starts = Vec::with_capacity(nodes.len());
+    let mut times = Vec::with_capacity(nodes.len());
     let mut spans = Vec::with_capacity(nodes.len());
     for mut node in nodes {
         // A lost start or stop copies the other, so that every node has both.
@@ -319,7 +321,7 @@ where
         };
         totals[total].1 += 1;
         totals[total].2 += millis(finished) - millis(started);
-        starts.push(started);
+        times.push((started, finished));
         let ids = (
             std::mem::take(&mut node.trace_id),
             std::mem::take(&mut node.parent_id),
@@ -341,10 +343,7 @@ where
             "last_trace_started": last_started.map(|at| millis(at - first)),
         }),
     );
-    report.insert(
-        "children".into(),
-        Value::Array(tree(spans, &starts, &index)),
-    );
+    report.insert("children".into(), Value::Array(tree(spans, &times, &index)));
     report.insert("stats".into(), Value::Object(stats));
     Report(Value::Object(report))
 }
@@ -377,9 +376,11 @@ fn millis(micros: i64) -> i64 {
 type Span = ((String, String), Map<String, Value>);
 
 /// Nests spans under their parents; spans whose parent is not a span are roots. Children
-/// and roots are ordered by start (`starts`, in µs; stable at the millisecond, so ties keep
-/// the order of first appearance).
-fn tree(spans: Vec<Span>, starts: &[i64], index: &HashMap<String, usize>) -> Vec<Value> {
+/// and roots are ordered by start, as OSProfiler orders them, and within a millisecond by the
+/// exact start and then the finish (`times`, in µs), not by the order a store gave the events
+/// back in: Redis gives them newest first, and of two calls made one after the other in the
+/// same microsecond the first is the one that finished first.
+fn tree(spans: Vec<Span>, times: &[(i64, i64)], index: &HashMap<String, usize>) -> Vec<Value> {
     let parents: Vec<Option<usize>> = spans
         .iter()
         .map(|((trace_id, parent_id), _)| {
@@ -397,7 +398,7 @@ fn tree(spans: Vec<Span>, starts: &[i64], index: &HashMap<String, usize>) -> Vec
             None => roots.push(slot),
         }
     }
-    let started = |slot: &usize| starts[*slot] / 1000;
+    let started = |slot: &usize| times[*slot];
     for kids in &mut children {
         kids.sort_by_key(started);
     }
@@ -470,10 +471,7 @@ pub fn text_tree(report: &Value) -> String {
         if depth > MAX_TEXT_INDENT {
             out.push_str(&format!("[{depth}] "));
         }
-        let place = match field("service") {
-            "" => field("host").to_owned(),
-            service => format!("{service}@{}", field("host")),
-        };
+        let place = place(info);
         out.push_str(&format!(
             "{}  {}.{:03} ms  ({place})",
             field("name"),
@@ -490,9 +488,8 @@ pub fn text_tree(report: &Value) -> String {
 }
 
 /// The trace as collapsed stacks for flame graphs (inferno, `flamegraph.pl`, speedscope):
-/// one line per stack, `root;child;leaf <µs>`, with the microseconds spent in the leaf
-/// itself, not in its children (never below zero, where async children overlap their
-/// parent). A frame is the span's function path when it is a traced function, else its
+/// one line per stack, `root;child;leaf <µs>`, with the leaf's own time (see [`own_time`]).
+/// A frame is the span's function path when it is a traced function, else its
 /// name; `;` in a frame becomes `,` and line breaks spaces. Equal stacks are added up, in
 /// order of first appearance.
 ///
@@ -530,12 +527,7 @@ pub fn folded(report: &Value) -> String {
             '\n' | '\r' => ' ',
             c => c,
         }));
-        let duration = |node: &Value| {
-            node["info"]["finished_us"].as_i64().unwrap_or(0)
-                - node["info"]["started_us"].as_i64().unwrap_or(0)
-        };
-        let in_children: i64 = children_of(node).map(duration).sum();
-        let own = (duration(node) - in_children).max(0);
+        let own = own_time(node);
         match index.get(&path) {
             Some(&at) => stacks[at].1 += own,
             None => {
@@ -587,17 +579,9 @@ pub fn chrome_trace(report: &Value) -> Value {
         spans.push(node);
         pending.extend(children_of(node).rev());
     }
-    let times = |node: &Value| {
-        let info = &node["info"];
-        let started = info["started_us"].as_i64().unwrap_or(0);
-        (
-            started,
-            info["finished_us"].as_i64().unwrap_or(started).max(started),
-        )
-    };
     // Longer first at equal starts, so that a parent is placed before its children.
     spans.sort_by_key(|node| {
-        let (started, finished) = times(node);
+        let (started, finished) = span_times(node);
         (started, std::cmp::Reverse(finished))
     });
 
@@ -608,10 +592,7 @@ pub fn chrome_trace(report: &Value) -> Value {
     for node in spans {
         let info = &node["info"];
         let text = |key: &str| info[key].as_str().unwrap_or_default();
-        let process = match text("service") {
-            "" => text("host").to_owned(),
-            service => format!("{service}@{}", text("host")),
-        };
+        let process = place(info);
         let pid = match processes.iter().position(|known| *known == process) {
             Some(at) => at,
             None => {
@@ -624,7 +605,7 @@ pub fn chrome_trace(report: &Value) -> Value {
                 processes.len() - 1
             }
         };
-        let (started, finished) = times(node);
+        let (started, finished) = span_times(node);
         let threads = &mut lanes[pid];
         let fits = |open: &mut Vec<i64>| {
             while open.last().is_some_and(|&end| end <= started) {
@@ -657,6 +638,106 @@ pub fn chrome_trace(report: &Value) -> Value {
         }));
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms"})
+}
+
+/// A span's start and finish in µs from the trace's start (a finish before the start is
+/// taken as the start).
+fn span_times(node: &Value) -> (i64, i64) {
+    let info = &node["info"];
+    let started = info["started_us"]
+        .as_i64()
+        .or_else(|| info["started"].as_i64().map(|ms| ms * 1000))
+        .unwrap_or(0);
+    let finished = info["finished_us"]
+        .as_i64()
+        .or_else(|| info["finished"].as_i64().map(|ms| ms * 1000))
+        .unwrap_or(started);
+    (started, finished.max(started))
+}
+
+/// A report node's own time in µs: its duration less the time its children cover. Children
+/// that overlap (async calls made side by side) count once, and only inside the span, so the
+/// own time is never below zero. Reports read from OSProfiler's JSON, which have no µs
+/// fields, are timed from their milliseconds.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let span = |started: i64, finished: i64, children: serde_json::Value| json!({
+///     "info": {"started_us": started, "finished_us": finished}, "children": children,
+/// });
+/// // 0-100 µs with children at 10-50 and 30-60 (overlapping) and 90-150 (ending after it).
+/// let node = span(0, 100, json!([span(10, 50, json!([])), span(30, 60, json!([])), span(90, 150, json!([]))]));
+/// assert_eq!(osprof_core::report::own_time(&node), 100 - 50 - 10);
+/// ```
+pub fn own_time(node: &Value) -> i64 {
+    let (started, finished) = span_times(node);
+    let mut covered = 0;
+    let mut kids: Vec<(i64, i64)> = children_of(node)
+        .map(|kid| {
+            let (kid_started, kid_finished) = span_times(kid);
+            (
+                kid_started.clamp(started, finished),
+                kid_finished.clamp(started, finished),
+            )
+        })
+        .collect();
+    kids.sort_unstable();
+    let mut run: Option<(i64, i64)> = None;
+    for (kid_started, kid_finished) in kids {
+        run = match run {
+            Some((from, to)) if kid_started <= to => Some((from, to.max(kid_finished))),
+            Some((from, to)) => {
+                covered += to - from;
+                Some((kid_started, kid_finished))
+            }
+            None => Some((kid_started, kid_finished)),
+        };
+    }
+    if let Some((from, to)) = run {
+        covered += to - from;
+    }
+    finished - started - covered
+}
+
+/// What a span did, in a few words: its function's path, its SQL statement (whitespace
+/// runs made one space), its request (`GET /path` served, `GET host:port/path` called), else
+/// its name.
+fn label(info: &Value) -> String {
+    let name = info["name"].as_str().unwrap_or_default();
+    let start = &info[format!("meta.raw_payload.{name}-start").as_str()]["info"];
+    if let Some(function) = start["function"]["name"].as_str() {
+        return function.to_owned();
+    }
+    if let Some(statement) = start["db"]["statement"].as_str() {
+        return statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let served = &start["request"];
+    if served.is_object() {
+        return format!("{} {}", text(&served["method"]), text(&served["path"]));
+    }
+    let called = &start["requests"];
+    if called.is_object() {
+        let port = called["port"].as_u64().map(|port| format!(":{port}"));
+        return format!(
+            "{} {}{}{}",
+            text(&called["method"]),
+            text(&called["hostname"]),
+            port.unwrap_or_default(),
+            text(&called["path"]),
+        );
+    }
+    name.to_owned()
+}
+
+/// Where a span ran: `service@host`, or the host alone.
+fn place(info: &Value) -> String {
+    let host = info["host"].as_str().unwrap_or_default();
+    match info["service"].as_str().unwrap_or_default() {
+        "" => host.to_owned(),
+        service => format!("{service}@{host}"),
+    }
 }
 
 /// A span's frame in [`folded`]: its function's path, else its name.
