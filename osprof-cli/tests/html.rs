@@ -173,6 +173,11 @@ fn the_html_report_answers_where_the_time_went() {
         texts(&session, ".row .own"),
         json!(["1.400 ms", "1.900 ms", "1.460 ms", "40 µs", "100 µs"])
     );
+    // Bars are on the trace's scale: the root's fills the time line.
+    assert_eq!(
+        session.script("return document.querySelector('.row .bar span').style.width"),
+        "100%"
+    );
     session.screenshot("osprof-report-tree.png");
 
     // A click on db's toggle shows its child, whose name is the trace's text, inert.
