@@ -96,8 +96,8 @@ const SHOWN_ELSEWHERE: [&str; 7] = [
     "timestamp",
 ];
 
-/// The spans as columns (one array per field, spans in depth-first order, children in start
-/// order) and each span's details, as two JSON texts. Columns keep a large trace small: a
+/// The spans as columns (one array per field, spans in depth-first order, children in µs
+/// start order) and each span's details, as two JSON texts. Columns keep a large trace small: a
 /// million spans are a few tens of megabytes of page.
 fn page_data(report: &Value) -> (String, String) {
     let mut strings = Strings::default();
@@ -116,7 +116,9 @@ fn page_data(report: &Value) -> (String, String) {
     let mut count: i64 = 0;
     let mut total: i64 = 0;
     // Each span with its parent's index; no recursion, a trace can be a million calls deep.
-    let mut pending: Vec<(&Value, i64)> = children_of(report).rev().map(|n| (n, -1)).collect();
+    let mut roots: Vec<&Value> = children_of(report).collect();
+    roots.sort_by_key(|root| span_times(root));
+    let mut pending: Vec<(&Value, i64)> = roots.into_iter().rev().map(|n| (n, -1)).collect();
     while let Some((node, parent)) = pending.pop() {
         let info = &node["info"];
         let (started, finished) = span_times(node);
@@ -195,7 +197,13 @@ fn page_data(report: &Value) -> (String, String) {
 
         let index = count;
         count += 1;
-        pending.extend(children_of(node).rev().map(|kid| (kid, index)));
+        // Siblings in their true start order: the report keeps OSProfiler's millisecond order,
+        // in which calls that start within a millisecond keep the store's order (Redis gives
+        // the newest first). Of two calls that start in the same microsecond, the one that
+        // finished first came first.
+        let mut kids: Vec<&Value> = children_of(node).collect();
+        kids.sort_by_key(|kid| span_times(kid));
+        pending.extend(kids.into_iter().rev().map(|kid| (kid, index)));
     }
     details.push(']');
 

@@ -305,7 +305,7 @@ where
     // Count and total milliseconds per span name, in order of first appearance.
     let mut totals: Vec<(String, i64, i64)> = Vec::new();
     let mut total_of: HashMap<String, usize> = HashMap::new();
-    let mut times = Vec::with_capacity(nodes.len());
+    let mut starts = Vec::with_capacity(nodes.len());
     let mut spans = Vec::with_capacity(nodes.len());
     for mut node in nodes {
         // A lost start or stop copies the other, so that every node has both.
@@ -321,7 +321,7 @@ where
         };
         totals[total].1 += 1;
         totals[total].2 += millis(finished) - millis(started);
-        times.push((started, finished));
+        starts.push(started);
         let ids = (
             std::mem::take(&mut node.trace_id),
             std::mem::take(&mut node.parent_id),
@@ -343,7 +343,10 @@ where
             "last_trace_started": last_started.map(|at| millis(at - first)),
         }),
     );
-    report.insert("children".into(), Value::Array(tree(spans, &times, &index)));
+    report.insert(
+        "children".into(),
+        Value::Array(tree(spans, &starts, &index)),
+    );
     report.insert("stats".into(), Value::Object(stats));
     Report(Value::Object(report))
 }
@@ -376,11 +379,10 @@ fn millis(micros: i64) -> i64 {
 type Span = ((String, String), Map<String, Value>);
 
 /// Nests spans under their parents; spans whose parent is not a span are roots. Children
-/// and roots are ordered by start, as OSProfiler orders them, and within a millisecond by the
-/// exact start and then the finish (`times`, in µs), not by the order a store gave the events
-/// back in: Redis gives them newest first, and of two calls made one after the other in the
-/// same microsecond the first is the one that finished first.
-fn tree(spans: Vec<Span>, times: &[(i64, i64)], index: &HashMap<String, usize>) -> Vec<Value> {
+/// and roots are ordered by start in whole milliseconds, ties in order of first appearance,
+/// as OSProfiler's builder orders them (so that both give the same report; the HTML page
+/// orders siblings by their µs).
+fn tree(spans: Vec<Span>, starts: &[i64], index: &HashMap<String, usize>) -> Vec<Value> {
     let parents: Vec<Option<usize>> = spans
         .iter()
         .map(|((trace_id, parent_id), _)| {
@@ -398,7 +400,7 @@ fn tree(spans: Vec<Span>, times: &[(i64, i64)], index: &HashMap<String, usize>) 
             None => roots.push(slot),
         }
     }
-    let started = |slot: &usize| times[*slot];
+    let started = |slot: &usize| starts[*slot] / 1000;
     for kids in &mut children {
         kids.sort_by_key(started);
     }
