@@ -6,8 +6,10 @@ use osprof_core::web::{self, HmacAlgorithm};
 use serde_json::{Value, json};
 
 /// Adds the `X-Trace-Info`/`X-Trace-HMAC` pair of the current span to `headers`, signed
-/// with HMAC-SHA1 as Python OSProfiler services expect. Returns false, adding nothing,
-/// without an active trace or with an empty key.
+/// with HMAC-SHA1 as Python OSProfiler services expect, and the W3C `traceparent` with its
+/// signed `tracestate` entry ([`osprof_core::web::signed_w3c_headers`]), which OpenTelemetry
+/// callees continue and osprof callees verify. Returns false, adding nothing, without an
+/// active trace or with an empty key.
 ///
 /// Call it inside the span that stands for the outgoing call, so that the callee's spans
 /// hang under it:
@@ -55,11 +57,12 @@ pub fn add_trace_headers_with(headers: &mut HeaderMap, algorithm: HmacAlgorithm)
     added
 }
 
+/// Header names as HTTP/2 wants them; the W3C ones are lowercase already.
 fn lowercase(name: &'static str) -> &'static str {
-    if name == web::X_TRACE_INFO {
-        "x-trace-info"
-    } else {
-        "x-trace-hmac"
+    match name {
+        web::X_TRACE_INFO => "x-trace-info",
+        web::X_TRACE_HMAC => "x-trace-hmac",
+        other => other,
     }
 }
 

@@ -1,11 +1,14 @@
-//! The server side: a tower layer that joins signed traces (OSProfiler's `X-Trace-Info`/`X-Trace-HMAC`).
+//! The server side: a tower layer that joins signed traces (OSProfiler's
+//! `X-Trace-Info`/`X-Trace-HMAC`, or W3C `traceparent` with a signed `tracestate` entry).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::header::HeaderName;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use osprof_core::OwnedTrace;
@@ -17,13 +20,23 @@ use tower_service::Service;
 
 const TRACE_INFO: HeaderName = HeaderName::from_static("x-trace-info");
 const TRACE_HMAC: HeaderName = HeaderName::from_static("x-trace-hmac");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// A tower layer that joins the trace of each request signed with one of its HMAC keys.
 ///
-/// A valid header pair starts the trace context with the matching key, base and parent, and
-/// wraps the request in a `"wsgi"` span with `info.request = {path, query, method, scheme}`
-/// that covers the whole response, streamed body included. Anything else (no headers, a bad
-/// signature, a malformed or oversized header) is served untraced: never an error response.
+/// A request joins a trace when it carries a valid OSProfiler pair (`X-Trace-Info`,
+/// `X-Trace-HMAC`) or, failing that, a W3C `traceparent` with an `osprof` entry in
+/// `tracestate` signed over it and not expired (see [`osprof_core::web`]). The trace context
+/// starts with the matching key, base and parent, and the request is wrapped in a `"wsgi"`
+/// span with `info.request = {path, query, method, scheme}` that covers the whole response,
+/// streamed body included; the response gets `Server-Timing: osprof;desc="<base_id>"`, so a
+/// caller with `curl -i` knows which trace to show. A `traceparent` that is not signed never
+/// starts a trace; on a request traced through OSProfiler's pair it is kept as
+/// `info.traceparent`, to tie the trace to the caller's W3C one. Anything else (no headers, a
+/// bad signature or an expired one, a malformed or oversized header, a key over its rate
+/// limit) is served untraced: never an error response.
 ///
 /// [`osprof_core::web::enable`] and [`osprof_core::web::disable`] override the layer's own
 /// setting process-wide, and keys given to `enable` replace the layer's.
@@ -41,6 +54,35 @@ const TRACE_HMAC: HeaderName = HeaderName::from_static("x-trace-hmac");
 pub struct TraceLayer {
     enabled: bool,
     hmac_keys: Arc<[String]>,
+    rate_limit: Option<Arc<RateLimit>>,
+}
+
+/// New traces allowed per key and second: a bucket per key holding up to a second's worth,
+/// refilled as time passes.
+#[derive(Debug)]
+struct RateLimit {
+    per_second: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimit {
+    /// Takes one trace from `key`'s bucket; false when it is empty.
+    fn allow(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let (tokens, last) = buckets
+            .entry(key.to_owned())
+            .or_insert((self.per_second, now));
+        let refilled = now.duration_since(*last).as_secs_f64() * self.per_second;
+        *tokens = (*tokens + refilled).min(self.per_second);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl TraceLayer {
@@ -63,7 +105,26 @@ impl TraceLayer {
         TraceLayer {
             enabled: true,
             hmac_keys: hmac_keys.into_iter().map(Into::into).collect(),
+            rate_limit: None,
         }
+    }
+
+    /// At most `per_second` signed requests per second start or join a trace with each key
+    /// (bursts up to a second's worth); the others are served untraced. Off by default: it
+    /// bounds what one leaked key can cost a service.
+    ///
+    /// ```
+    /// use osprof_http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new(["SECRET_KEY"]).max_traces_per_second(50);
+    /// # let _ = layer;
+    /// ```
+    pub fn max_traces_per_second(mut self, per_second: u32) -> TraceLayer {
+        self.rate_limit = Some(Arc::new(RateLimit {
+            per_second: f64::from(per_second),
+            buckets: Mutex::new(HashMap::new()),
+        }));
+        self
     }
 
     /// Whether the layer honours trace headers at all (on by default); the process-wide
@@ -128,37 +189,75 @@ pub struct TraceService<S> {
 }
 
 impl<S> TraceService<S> {
-    /// The trace a request asks to join, if it is enabled and signed with a known key.
-    fn join<B>(&self, request: &Request<B>) -> Option<OwnedTrace> {
+    /// The trace a request asks to join, if it is enabled, signed with a known key and within
+    /// the key's rate limit; with its `Server-Timing` header.
+    fn join<B>(&self, request: &Request<B>) -> Option<(OwnedTrace, HeaderValue)> {
         if !web::is_enabled(self.layer.enabled) {
             return None;
         }
-        let trace = verify(request.headers(), &self.layer.hmac_keys)?;
+        let headers = request.headers();
+        let keys = web::hmac_keys(&self.layer.hmac_keys);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let osprofiler = verify_osprofiler(headers, &keys);
+        let trace = match &osprofiler {
+            Some(trace) => trace.clone(),
+            None => verify_w3c(headers, &keys)?,
+        };
         let field = |name: &str| trace.get(name).and_then(Value::as_str);
+        if let Some(limit) = &self.layer.rate_limit
+            && !limit.allow(field("hmac_key")?)
+        {
+            return None;
+        }
         let uri = request.uri();
-        let info = json!({"request": {
+        let mut info = json!({"request": {
             "path": uri.path(),
             "query": uri.query().unwrap_or(""),
             "method": request.method().as_str(),
             "scheme": uri.scheme_str().unwrap_or("http"),
         }});
-        Some(OwnedTrace::start(
+        // The caller's own W3C context, unsigned: kept to tie the two traces together.
+        if osprofiler.is_some()
+            && let Some(traceparent) = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok())
+            && web::TraceParent::parse(traceparent).is_some()
+        {
+            info["traceparent"] = Value::from(traceparent);
+        }
+        let base_id = field("base_id")?;
+        let timing = HeaderValue::try_from(format!("osprof;desc=\"{base_id}\"")).ok()?;
+        let trace = OwnedTrace::start(
             field("hmac_key")?,
-            field("base_id")?,
+            base_id,
             field("parent_id"),
             "wsgi",
             Some(info),
-        ))
+        );
+        Some((trace, timing))
     }
 }
 
-/// The verified `{base_id, parent_id, hmac_key}` of a request's headers, if any.
-fn verify(headers: &HeaderMap, instance_keys: &[String]) -> Option<Value> {
+/// The verified `{base_id, parent_id, hmac_key}` of a request's OSProfiler headers, if any.
+fn verify_osprofiler(headers: &HeaderMap, keys: &[&str]) -> Option<Value> {
     let info = headers.get(TRACE_INFO)?.to_str().ok()?;
     let hmac = headers.get(TRACE_HMAC)?.to_str().ok()?;
-    let keys = web::hmac_keys(instance_keys);
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    web::signed_unpack(info, hmac, &keys)
+    web::signed_unpack(info, hmac, keys)
+}
+
+/// The verified `{base_id, parent_id, hmac_key}` of a request's W3C headers, if any: every
+/// `tracestate` header is read, as one list.
+fn verify_w3c(headers: &HeaderMap, keys: &[&str]) -> Option<Value> {
+    let traceparent = headers.get(TRACEPARENT)?.to_str().ok()?;
+    let mut tracestate = String::new();
+    for value in headers.get_all(TRACESTATE) {
+        if !tracestate.is_empty() {
+            tracestate.push(',');
+        }
+        tracestate.push_str(value.to_str().ok()?);
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    web::signed_w3c_unpack(traceparent, &tracestate, keys, now)
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceService<S>
@@ -174,13 +273,17 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let mut trace = self.join(&request);
+        let (mut trace, timing) = self.join(&request).unzip();
         let future = match &mut trace {
             // The handler may start work in `call` itself: give it the trace already.
             Some(trace) => trace.in_scope(|| self.inner.call(request)),
             None => self.inner.call(request),
         };
-        ResponseFuture { future, trace }
+        ResponseFuture {
+            future,
+            trace,
+            timing,
+        }
     }
 }
 
@@ -203,6 +306,7 @@ pin_project! {
         #[pin]
         future: F,
         trace: Option<OwnedTrace>,
+        timing: Option<HeaderValue>,
     }
 }
 
@@ -224,7 +328,13 @@ where
         };
         // The span moves into the body, and ends with it; an error ends it here.
         let trace = this.trace.take();
-        Poll::Ready(result.map(|response| response.map(|inner| TracedBody { inner, trace })))
+        let timing = this.timing.take();
+        Poll::Ready(result.map(|mut response| {
+            if let Some(timing) = timing {
+                response.headers_mut().append(SERVER_TIMING, timing);
+            }
+            response.map(|inner| TracedBody { inner, trace })
+        }))
     }
 }
 

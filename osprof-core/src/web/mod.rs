@@ -1,8 +1,19 @@
-//! Signed trace headers (OSProfiler's `X-Trace-Info` and `X-Trace-HMAC`), named after OSProfiler's `osprofiler.web`.
+//! Signed trace headers, named after OSProfiler's `osprofiler.web`: OSProfiler's
+//! `X-Trace-Info` and `X-Trace-HMAC`, and W3C Trace Context signed for osprof.
 //!
 //! Only a caller that knows one of the service's HMAC keys can start a trace in it:
-//! `X-Trace-Info` carries `{"base_id", "parent_id"}` as URL-safe base64 of Python-style JSON,
-//! `X-Trace-HMAC` the lowercase hex HMAC of that base64 text.
+//! - `X-Trace-Info` carries `{"base_id", "parent_id"}` as URL-safe base64 of Python-style
+//!   JSON, `X-Trace-HMAC` the lowercase hex HMAC of that base64 text ([`signed_unpack`]);
+//! - or `traceparent` names the trace and the caller's span, and `tracestate` holds an
+//!   `osprof` entry, `osprof=1:<expires>:<mac>`: `<expires>` the token's expiry in Unix
+//!   seconds, `<mac>` the lowercase hex HMAC-SHA256 of `<traceparent>;<expires>` (the
+//!   version-00 `traceparent` text), keyed with one of the service's keys
+//!   ([`sign_tracestate`], with test vectors; [`signed_w3c_unpack`]). A token is refused
+//!   [`CLOCK_SKEW`] seconds after it expires, or when it expires more than
+//!   [`MAX_TOKEN_LIFETIME`] + `CLOCK_SKEW` seconds ahead. The W3C trace id is the 128 bits of
+//!   `base_id` and the parent id the low 64 bits of the caller's span id, the mapping of the
+//!   `otlp://` driver, so OpenTelemetry services and collectors see one trace. An unsigned
+//!   `traceparent` (what any OpenTelemetry caller sends) never starts a trace.
 //!
 //! ```
 //! use osprof_core::web;
@@ -15,6 +26,13 @@
 //! let trace = web::signed_unpack(&headers[web::X_TRACE_INFO], &headers[web::X_TRACE_HMAC], &["SECRET_KEY"]).unwrap();
 //! assert_eq!(trace["base_id"], profiler.base_id());
 //! ```
+
+mod w3c;
+
+pub use w3c::{
+    CLOCK_SKEW, MAX_TOKEN_LIFETIME, TOKEN_LIFETIME, TRACEPARENT, TRACESTATE, TRACESTATE_KEY,
+    TraceParent, sign_tracestate, signed_w3c_headers, signed_w3c_unpack,
+};
 
 use crate::id::MAX_ID_LEN;
 use std::io;
@@ -218,8 +236,9 @@ pub fn signed_unpack(data: &str, hmac_data: &str, hmac_keys: &[&str]) -> Option<
     Some(Value::Object(fields))
 }
 
-/// The headers that continue the current trace in a callee: empty without a trace or
-/// with an empty key.
+/// The headers that continue the current trace in a callee: `X-Trace-Info` and
+/// `X-Trace-HMAC` for OSProfiler callees, and, when the trace's ids are UUIDs,
+/// [`signed_w3c_headers`] for W3C ones. Empty without a trace or with an empty key.
 ///
 /// ```
 /// osprof_core::init("SECRET_KEY", Some("base"), Some("parent"));
@@ -268,7 +287,9 @@ pub fn get_trace_id_headers_with(
         ),
     ]));
     let (info, hmac) = signed_pack_with(&data, profiler.hmac_key(), algorithm);
-    std::collections::HashMap::from([(X_TRACE_INFO, info), (X_TRACE_HMAC, hmac)])
+    let mut headers = signed_w3c_headers();
+    headers.extend([(X_TRACE_INFO, info), (X_TRACE_HMAC, hmac)]);
+    headers
 }
 
 /// JSON text as Python's `json.dumps` writes it by default: `", "` and `": "` separators and
