@@ -42,6 +42,9 @@ pub struct ProfilerConfig {
     /// Whether outgoing HTTP requests through a traced client become spans and carry trace
     /// headers. Default false. Switchable at run time with [`set_trace_requests`].
     pub trace_requests: bool,
+    /// Whether commands through a traced Redis connection (osprof-redis) become `redis`
+    /// spans. Default false. Switchable at run time with [`set_trace_redis`].
+    pub trace_redis: bool,
     /// The keys that may start a trace here, tried in order (comma-separated in text).
     /// Default `["SECRET_KEY"]`.
     pub hmac_keys: Vec<String>,
@@ -72,6 +75,7 @@ impl Default for ProfilerConfig {
             enabled: false,
             trace_sql: false,
             trace_requests: false,
+            trace_redis: false,
             hmac_keys: vec!["SECRET_KEY".to_owned()],
             connection_string: "messaging://".to_owned(),
             filter_error_trace: false,
@@ -137,11 +141,12 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "enabled",
     "trace_sql",
     "trace_sqlalchemy",
     "trace_requests",
+    "trace_redis",
     "hmac_keys",
     "connection_string",
     "filter_error_trace",
@@ -357,6 +362,7 @@ impl ProfilerConfig {
             "enabled" => self.enabled = boolean()?,
             "trace_sql" | "trace_sqlalchemy" => self.trace_sql = boolean()?,
             "trace_requests" => self.trace_requests = boolean()?,
+            "trace_redis" => self.trace_redis = boolean()?,
             "filter_error_trace" => self.filter_error_trace = boolean()?,
             "hmac_keys" => {
                 let keys = match raw {
@@ -434,6 +440,7 @@ impl ProfilerConfig {
 // wrapping is the opt-in, as OSProfiler's wrapped sessions are.
 static TRACE_SQL: AtomicBool = AtomicBool::new(true);
 static TRACE_REQUESTS: AtomicBool = AtomicBool::new(true);
+static TRACE_REDIS: AtomicBool = AtomicBool::new(true);
 
 /// Switches SQL tracing on or off at run time, for every traced pool in the process.
 ///
@@ -486,11 +493,35 @@ pub fn trace_requests() -> bool {
     TRACE_REQUESTS.load(Ordering::Relaxed)
 }
 
+/// Switches Redis command tracing on or off at run time, for every traced connection in the
+/// process.
+///
+/// ```
+/// osprof_core::config::set_trace_redis(false);
+/// assert!(!osprof_core::config::trace_redis());
+/// osprof_core::config::set_trace_redis(true);
+/// ```
+pub fn set_trace_redis(enabled: bool) {
+    TRACE_REDIS.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether commands through a traced Redis connection become spans while a trace is active:
+/// on until [`set_trace_redis`] or [`init_from_conf`] (which applies the `trace_redis`
+/// option, default false) says otherwise.
+///
+/// ```
+/// assert!(osprof_core::config::trace_redis(), "a wrapped connection traces by default");
+/// ```
+#[inline]
+pub fn trace_redis() -> bool {
+    TRACE_REDIS.load(Ordering::Relaxed)
+}
+
 /// Applies `config` at start-up, as OSProfiler's `init_from_conf`: when enabled, creates the
 /// driver from the connection string (a driver that cannot start is logged and replaced by
 /// a sink that counts every event as failed), installs it and enables trace headers with
-/// the keys; when not, disables trace headers. Either way it sets the SQL and HTTP client
-/// switches from `trace_sql` and `trace_requests`. `host` replaces the machine's hostname in
+/// the keys; when not, disables trace headers. Either way it sets the SQL, HTTP client and
+/// Redis switches from `trace_sql`, `trace_requests` and `trace_redis`. `host` replaces the machine's hostname in
 /// payloads when given (call this before any trace starts).
 ///
 /// Returns what it did, for the service to log: whether a driver could not start and the
@@ -519,6 +550,7 @@ pub fn init_from_conf(
 ) -> Startup {
     set_trace_sql(config.trace_sql);
     set_trace_requests(config.trace_requests);
+    set_trace_redis(config.trace_redis);
     let mut startup = Startup {
         driver: None,
         driver_error: None,
