@@ -6,6 +6,9 @@
 
 #![allow(missing_docs)] // a bench program, not an API
 
+#[path = "../../osprof-sqlx/benches/paired/mod.rs"]
+mod paired;
+
 use std::time::Instant;
 
 use redis::aio::MultiplexedConnection;
@@ -30,35 +33,9 @@ fn ping_sync(conn: &mut dyn redis::ConnectionLike) -> f64 {
     started.elapsed().as_nanos() as f64
 }
 
-/// Prints the bare mean and the wrapper's mean extra time per `PING`, over `pairs` pairs
-/// timed by `time(traced)`.
-fn compare(label: &str, pairs: usize, mut time: impl FnMut(bool) -> f64) {
-    let mut bare_total = 0.0;
-    let mut differences = Vec::with_capacity(pairs);
-    for pair in 0..pairs {
-        let (bare, traced) = if pair % 2 == 0 {
-            let bare = time(false);
-            (bare, time(true))
-        } else {
-            let traced = time(true);
-            (time(false), traced)
-        };
-        bare_total += bare;
-        differences.push(traced - bare);
-    }
-    let n = differences.len() as f64;
-    let bare_mean = bare_total / n;
-    let mean = differences.iter().sum::<f64>() / n;
-    let variance = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let error = 1.96 * (variance / n).sqrt();
-    println!(
-        "{label}: bare {:.1} µs per PING; TracedConnection {:+.3} µs ± {:.3} µs (95%), {:+.2}% ± {:.2}%",
-        bare_mean / 1e3,
-        mean / 1e3,
-        error / 1e3,
-        100.0 * mean / bare_mean,
-        100.0 * error / bare_mean,
-    );
+/// `PING` through each connection in turn, timed in pairs.
+fn compare(label: &str, pairs: usize, time: impl FnMut(bool) -> f64) {
+    paired::compare(label, "PING", "TracedConnection", pairs, time);
 }
 
 fn main() {

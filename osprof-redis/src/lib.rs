@@ -325,8 +325,15 @@ fn connect_info(address: &Address) -> serde_json::Value {
 pub async fn connect(
     client: &redis::Client,
 ) -> RedisResult<TracedConnection<redis::aio::MultiplexedConnection>> {
+    traced_connect(client, client.get_multiplexed_async_connection()).await
+}
+
+/// Makes a connection with `connecting`, inside a `CONNECT` span when traced.
+async fn traced_connect<C>(
+    client: &redis::Client,
+    connecting: impl Future<Output = RedisResult<C>>,
+) -> RedisResult<TracedConnection<C>> {
     let address = Address::of(client);
-    let connecting = client.get_multiplexed_async_connection();
     let inner = if osprof_core::config::trace_redis() && osprof_core::is_active() {
         connecting
             .traced_with("redis", Some(connect_info(&address)), |result| {
@@ -347,18 +354,7 @@ pub async fn connect(
 pub async fn connection_manager(
     client: &redis::Client,
 ) -> RedisResult<TracedConnection<redis::aio::ConnectionManager>> {
-    let address = Address::of(client);
-    let connecting = redis::aio::ConnectionManager::new(client.clone());
-    let inner = if osprof_core::config::trace_redis() && osprof_core::is_active() {
-        connecting
-            .traced_with("redis", Some(connect_info(&address)), |result| {
-                result.as_ref().err().map(error_info)
-            })
-            .await?
-    } else {
-        connecting.await?
-    };
-    Ok(TracedConnection::new(inner, address))
+    traced_connect(client, redis::aio::ConnectionManager::new(client.clone())).await
 }
 
 /// A sync connection to `client`'s server, traced as [`connect`] is.

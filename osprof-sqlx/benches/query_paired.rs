@@ -10,47 +10,25 @@
 
 #![allow(missing_docs)] // a bench program, not an API
 
+mod paired;
 mod pools;
 
 use std::time::Instant;
 
 use pools::Pools;
 
+/// One query through each pool in turn, timed in pairs.
+fn compare(pools: &Pools, label: &str, pairs: usize) {
+    paired::compare(label, "query", "TracedPool", pairs, |traced| {
+        time_select_one(pools, traced)
+    });
+}
+
 /// Nanoseconds one `SELECT 1` takes through the traced pool or the bare one.
 fn time_select_one(pools: &Pools, traced: bool) -> f64 {
     let started = Instant::now();
     pools.select_one(traced);
     started.elapsed().as_nanos() as f64
-}
-
-/// Prints the mean bare time and the traced pool's mean extra time per query.
-fn compare(pools: &Pools, label: &str, pairs: usize) {
-    let mut bare_total = 0.0;
-    let mut differences = Vec::with_capacity(pairs);
-    for pair in 0..pairs {
-        let (bare, traced) = if pair % 2 == 0 {
-            let bare = time_select_one(pools, false);
-            (bare, time_select_one(pools, true))
-        } else {
-            let traced = time_select_one(pools, true);
-            (time_select_one(pools, false), traced)
-        };
-        bare_total += bare;
-        differences.push(traced - bare);
-    }
-    let n = differences.len() as f64;
-    let bare_mean = bare_total / n;
-    let mean = differences.iter().sum::<f64>() / n;
-    let variance = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let error = 1.96 * (variance / n).sqrt();
-    println!(
-        "{label}: bare pool {:.1} µs per query; TracedPool {:+.3} µs ± {:.3} µs (95%), {:+.2}% ± {:.2}%",
-        bare_mean / 1e3,
-        mean / 1e3,
-        error / 1e3,
-        100.0 * mean / bare_mean,
-        100.0 * error / bare_mean,
-    );
 }
 
 fn main() {
