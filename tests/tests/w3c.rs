@@ -19,15 +19,12 @@ use osprof_http::{TraceLayer, TraceMiddleware};
 use osprof_tests::otlp_receiver::Receiver;
 use serde_json::Value;
 
+#[path = "../../osprof-core/tests/common/mod.rs"]
+mod common;
+
+/// A Python peer from this crate's `python/` folder.
 fn python(script: &str) -> Command {
-    let interpreter = std::env::var("OSPROF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let mut command = Command::new(interpreter);
-    command.arg(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("python")
-            .join(script),
-    );
-    command
+    common::python(&format!("tests/python/{script}"))
 }
 
 /// The OpenTelemetry callee, killed when dropped.
