@@ -16,7 +16,7 @@ use osprof_core::drivers::DriverOptions;
 use osprof_core::notifier::{self, Driver};
 use osprof_core::report::Report;
 
-/// Shows and lists osprof and OSProfiler traces.
+/// Shows, lists and compares osprof and OSProfiler traces.
 #[derive(Debug, Parser)]
 #[command(name = "osprof", version, about, after_help = EXIT_CODES)]
 struct Cli {
@@ -52,7 +52,7 @@ enum TraceCommand {
 struct Store {
     /// Where traces are stored: file:///var/log/osprof.jsonl, redis://127.0.0.1:6379,
     /// redissentinel://host:26379, sqlite:///path/traces.db, postgresql://user@host/db,
-    /// mysql://user@host/db, or messaging:// (the queue of --transport-url; `show` only).
+    /// mysql://user@host/db, or messaging:// (the queue of --transport-url; `show` and `diff` only).
     #[arg(long, value_name = "CS", env = "OSPROF_CONNECTION_STRING")]
     connection_string: Option<String>,
     /// How long to wait for the store to connect and answer, in seconds.
