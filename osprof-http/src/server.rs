@@ -191,7 +191,7 @@ pub struct TraceService<S> {
 impl<S> TraceService<S> {
     /// The trace a request asks to join, if it is enabled, signed with a known key and within
     /// the key's rate limit; with its `Server-Timing` header.
-    fn join<B>(&self, request: &Request<B>) -> Option<(OwnedTrace, HeaderValue)> {
+    fn join<B>(&self, request: &Request<B>) -> Option<(OwnedTrace, Option<HeaderValue>)> {
         if !web::is_enabled(self.layer.enabled) {
             return None;
         }
@@ -224,7 +224,13 @@ impl<S> TraceService<S> {
             info["traceparent"] = Value::from(traceparent);
         }
         let base_id = field("base_id")?;
-        let timing = HeaderValue::try_from(format!("osprof;desc=\"{base_id}\"")).ok()?;
+        // An id that cannot sit in a quoted string (OSProfiler's ids may be any text) gets
+        // no header; the request is traced all the same.
+        let timing = base_id
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\')
+            .then(|| HeaderValue::try_from(format!("osprof;desc=\"{base_id}\"")).ok())
+            .flatten();
         let trace = OwnedTrace::start(
             field("hmac_key")?,
             base_id,
@@ -274,6 +280,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut trace, timing) = self.join(&request).unzip();
+        let timing = timing.flatten();
         let future = match &mut trace {
             // The handler may start work in `call` itself: give it the trace already.
             Some(trace) => trace.in_scope(|| self.inner.call(request)),

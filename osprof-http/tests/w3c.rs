@@ -135,3 +135,14 @@ async fn a_keys_rate_limit_bounds_its_new_traces() {
     let (_, body) = whoami(address, &[("X-Trace-Info", &info), ("X-Trace-HMAC", &hmac)]).await;
     assert!(body.starts_with("traced"), "{body}");
 }
+
+#[tokio::test]
+async fn an_id_that_cannot_be_quoted_is_traced_without_server_timing() {
+    common::install_sink();
+    let address = serve(app(TraceLayer::new(["SECRET_KEY"]))).await;
+    let base_id = format!("trace \"{}\" é", uuid());
+    let (info, hmac) = signed(&base_id, &base_id, "SECRET_KEY");
+    let (timing, body) = whoami(address, &[("X-Trace-Info", &info), ("X-Trace-HMAC", &hmac)]).await;
+    assert_eq!(timing, None);
+    assert!(body.starts_with(&format!("traced {base_id} ")), "{body}");
+}
