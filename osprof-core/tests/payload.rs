@@ -158,3 +158,31 @@ fn base_ids_from_outside_are_kept_verbatim() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["parent_id"], "parent-1");
 }
+
+/// A span with nothing inside it reaches the delivery thread only at its stop, its start
+/// with it: events of other threads delivered meanwhile, later in time, must not pull that
+/// start forward (the span would look shorter than it was).
+#[test]
+fn a_leaf_spans_start_keeps_its_time_while_other_threads_deliver() {
+    common::install_sink();
+    let busy = std::thread::spawn(|| {
+        init("key", None, None);
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(60);
+        while std::time::Instant::now() < until {
+            drop(Trace::new("busy", None));
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        clean();
+    });
+    let profiler = init("key", None, None);
+    {
+        let _span = Trace::new("timed", None);
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    clean();
+    busy.join().unwrap();
+    let events = common::events_of(profiler.base_id());
+    let start = unix_seconds(events[0]["timestamp"].as_str().unwrap());
+    let stop = unix_seconds(events[1]["timestamp"].as_str().unwrap());
+    assert!(stop - start >= 0.039, "the span lasted {}", stop - start);
+}

@@ -23,8 +23,11 @@ pub(crate) struct PayloadBuilder {
     host: String,
     wall_clock: WallClock,
     since_clock_look: u32,
-    /// The last time given to an event: times never go back (see `unix_nanos`).
+    /// The latest time given to an event, and its instant: times of later instants never go
+    /// back (see `unix_nanos`).
     last_unix_nanos: u64,
+    /// The instant `last_unix_nanos` stamps.
+    last_at: crate::clock::Instant,
     timestamps: TimestampWriter,
     ids: IdTexts,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
@@ -63,6 +66,7 @@ impl PayloadBuilder {
             wall_clock: WallClock::new(),
             since_clock_look: 0,
             last_unix_nanos: 0,
+            last_at: crate::clock::Instant::ZERO,
             timestamps: TimestampWriter::default(),
             ids: IdTexts::new(),
             payload: Value::Object(payload),
@@ -83,9 +87,12 @@ impl PayloadBuilder {
         &self.wall_clock
     }
 
-    /// The wall-clock time of an instant. Events come here in time order, and their times
-    /// never go back: a new anchor can map the same tick a microsecond or so earlier than
-    /// the old one did, which would otherwise stamp an event before the one it follows.
+    /// The wall-clock time of an instant. A new anchor can map a tick a microsecond or so
+    /// earlier than the old one did, which would stamp an event before the one it follows:
+    /// so an instant at or after the latest one converted is never stamped before it. An
+    /// earlier instant that arrives late (a span with nothing inside it is handed over at its
+    /// stop, its start with it, after other threads' later events) keeps its own time:
+    /// holding it to the latest stamp would shorten the span.
     fn unix_nanos(&mut self, at: crate::clock::Instant) -> u64 {
         self.since_clock_look += 1;
         if self.since_clock_look >= CLOCK_LOOK_EVERY {
@@ -94,7 +101,12 @@ impl PayloadBuilder {
                 self.wall_clock = WallClock::new();
             }
         }
-        let unix_nanos = self.wall_clock.unix_nanos(at).max(self.last_unix_nanos);
+        let unix_nanos = self.wall_clock.unix_nanos(at);
+        if at < self.last_at {
+            return unix_nanos;
+        }
+        let unix_nanos = unix_nanos.max(self.last_unix_nanos);
+        self.last_at = at;
         self.last_unix_nanos = unix_nanos;
         unix_nanos
     }
