@@ -196,12 +196,15 @@ impl<S> TraceService<S> {
             return None;
         }
         let headers = request.headers();
+        // Most requests carry neither form: they cost two header lookups, nothing more.
+        if !headers.contains_key(TRACE_INFO) && !headers.contains_key(TRACEPARENT) {
+            return None;
+        }
         let keys = web::hmac_keys(&self.layer.hmac_keys);
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let osprofiler = verify_osprofiler(headers, &keys);
-        let trace = match &osprofiler {
-            Some(trace) => trace.clone(),
-            None => verify_w3c(headers, &keys)?,
+        let (trace, via_osprofiler) = match verify_osprofiler(headers, &keys) {
+            Some(trace) => (trace, true),
+            None => (verify_w3c(headers, &keys)?, false),
         };
         let field = |name: &str| trace.get(name).and_then(Value::as_str);
         if let Some(limit) = &self.layer.rate_limit
@@ -217,7 +220,7 @@ impl<S> TraceService<S> {
             "scheme": uri.scheme_str().unwrap_or("http"),
         }});
         // The caller's own W3C context, unsigned: kept to tie the two traces together.
-        if osprofiler.is_some()
+        if via_osprofiler
             && let Some(traceparent) = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok())
             && web::TraceParent::parse(traceparent).is_some()
         {
