@@ -35,10 +35,7 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo test --benches` asks which tests there are: none.
     }
-    let pairs = std::env::var("OSPROF_PAIRS")
-        .ok()
-        .and_then(|pairs| pairs.parse().ok())
-        .unwrap_or(50_000);
+    let pairs = paired::pairs();
     let pools = Pools::connect();
     // A sink that consumes every payload, so that delivery does its whole job.
     osprof_core::notifier::set(|payload: &serde_json::Value| {

@@ -3,6 +3,14 @@
 //! per-pair differences with its 95% interval, from which the drift of the machine (wake-up
 //! times, the other core's work) cancels. Shared by the osprof-sqlx and osprof-redis benches.
 
+/// How many pairs to time: `OSPROF_PAIRS`, else 50,000.
+pub(crate) fn pairs() -> usize {
+    std::env::var("OSPROF_PAIRS")
+        .ok()
+        .and_then(|pairs| pairs.parse().ok())
+        .unwrap_or(50_000)
+}
+
 /// Prints the bare mean time of `what` and the mean extra time `wrapper` adds, over `pairs`
 /// pairs; `time(wrapped)` runs one operation and returns its nanoseconds.
 pub(crate) fn compare(
