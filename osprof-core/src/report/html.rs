@@ -260,6 +260,38 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_labelled_by_function_statement_or_request() {
+        let span = |name: &str, start_info: Value| {
+            json!({"info": {"name": name, format!("meta.raw_payload.{name}-start"): {"info": start_info}},
+                   "children": []})
+        };
+        let report = json!({"children": [
+            span("function", json!({"function": {"name": "nova::quota::check"}})),
+            span("db", json!({"db": {"statement": "SELECT *\n  FROM servers"}})),
+            span("wsgi", json!({"request": {"method": "GET", "path": "/v2/servers"}})),
+            span("http", json!({"requests": {"method": "POST", "hostname": "backend", "port": 8080, "path": "/v1"}})),
+            span("rpc", json!({})),
+        ]});
+        let (spans, _) = data(&super::to_html(&report));
+        let labels: Vec<&Value> = spans["label"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|at| &spans["strings"][at.as_u64().unwrap() as usize])
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "nova::quota::check",
+                "SELECT * FROM servers",
+                "GET /v2/servers",
+                "POST backend:8080/v1",
+                "rpc"
+            ]
+        );
+    }
+
+    #[test]
     fn spans_are_columns_in_depth_first_order_with_their_own_time() {
         let span = |name: &str, started: i64, finished: i64, children: Value| {
             json!({"info": {"name": name, "service": "api", "host": "vm", "started_us": started,
