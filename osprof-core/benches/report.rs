@@ -66,6 +66,27 @@ fn report(c: &mut Criterion) {
                 BatchSize::LargeInput,
             );
         });
+        // What `osprof trace show` does after reading the events: build, then write.
+        let json_label = label.replace("build", "build and write JSON");
+        if group_wanted(&json_label) {
+            group.bench_function(&json_label, |b| {
+                b.iter_batched(
+                    || events.clone(),
+                    |events| osprof_core::report::build(events).to_json(false),
+                    BatchSize::LargeInput,
+                );
+            });
+        }
+        let page_label = label.replace("build", "build and write the page");
+        if group_wanted(&page_label) {
+            group.bench_function(&page_label, |b| {
+                b.iter_batched(
+                    || events.clone(),
+                    |events| osprof_core::report::to_html(&osprof_core::report::build(events)),
+                    BatchSize::LargeInput,
+                );
+            });
+        }
     }
     group.finish();
 }

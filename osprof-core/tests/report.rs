@@ -102,6 +102,28 @@ fn an_error_stop_names_its_exception() {
 }
 
 #[test]
+fn a_repeated_first_event_leaves_the_span_the_ids_and_identity_of_the_first() {
+    let mut again = event("db-start", "d", "w", 1_200);
+    again["service"] = json!("other");
+    again["parent_id"] = json!("elsewhere");
+    let events = [
+        event("wsgi-start", "w", "b", 0),
+        event("db-start", "d", "w", 1_000),
+        again,
+        event("db-stop", "d", "w", 2_000),
+        event("wsgi-stop", "w", "b", 3_000),
+    ];
+    assert_same_as_osprofiler(&events);
+    let report = osprof_core::report::build(events);
+    let db = &report["children"][0]["children"][0];
+    assert_eq!(
+        (&db["parent_id"], &db["info"]["service"]),
+        (&json!("w"), &json!("api"))
+    );
+    assert_eq!(db["info"]["meta.raw_payload.db-start"]["service"], "other");
+}
+
+#[test]
 fn osprof_keeps_full_names_and_exact_microseconds() {
     let report = osprof_core::report::build([
         event("rpc-call-start", "r", "b", 100),
@@ -125,6 +147,71 @@ fn malformed_events_are_skipped() {
     bad_time["timestamp"] = json!("yesterday");
     let report = osprof_core::report::build([bad_time, json!({"name": "x"}), json!([1, 2])]);
     assert_eq!(report["children"], json!([]));
+}
+
+/// A built report writes its JSON from its spans until it is read as a value; both ways give
+/// the same text, byte for byte.
+#[test]
+fn the_text_written_from_the_spans_is_the_value_written() {
+    let mut events = vec![
+        event("wsgi-start", "w", "b", 0),
+        event("db-start", "d1", "w", 1_500),
+        event("db-stop", "d1", "w", 2_700),
+        // A repeated event replaces the first in place; a lost start and a lost stop.
+        event("db-stop", "d1", "w", 2_900),
+        event("wsgi-start", "w", "elsewhere", 50),
+        event("rpc-stop", "lost-start", "w", 3_000),
+        event("cache-start", "lost-stop", "w", 3_100),
+        // Its own parent, and a parent that is not in the trace: both roots.
+        event("loop-start", "self", "self", 4_000),
+        event("orphan-start", "o", "gone", 4_100),
+        event("orphan-stop", "o", "gone", 4_200),
+        event("wsgi-stop", "w", "b", 90_000),
+    ];
+    let mut failed = event("quota \"check\"\n\u{2028}-stop", "q", "w", 5_000);
+    failed["info"] = json!({"etype": "ValueError", "message": "<bad> & \"worse\""});
+    events.push(event("quota \"check\"\n\u{2028}-start", "q", "w", 4_500));
+    events.push(failed);
+    // Deeper than the indentation grows (16 levels).
+    for level in 0..40_u64 {
+        let parent = if level == 0 {
+            "w".to_owned()
+        } else {
+            format!("n{}", level - 1)
+        };
+        events.push(event(
+            "nested-start",
+            &format!("n{level}"),
+            &parent,
+            10_000 + level,
+        ));
+        events.push(event(
+            "nested-stop",
+            &format!("n{level}"),
+            &parent,
+            80_000 - level,
+        ));
+    }
+    for pretty in [false, true] {
+        let from_spans = osprof_core::report::build(events.clone()).to_json(pretty);
+        let as_value = osprof_core::report::build(events.clone());
+        assert_eq!(as_value["children"][0]["info"]["name"], "wsgi");
+        assert_eq!(from_spans, as_value.to_json(pretty));
+        let value = as_value.into_value();
+        let written = if pretty {
+            serde_json::to_string_pretty(&value).unwrap()
+        } else {
+            value.to_string()
+        };
+        if !pretty {
+            assert_eq!(from_spans, written);
+        }
+    }
+    let empty = osprof_core::report::build([]);
+    assert_eq!(
+        empty.to_json(true),
+        serde_json::to_string_pretty(&*osprof_core::report::build([])).unwrap()
+    );
 }
 
 /// Counts the bytes written to it.

@@ -79,35 +79,44 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// Microseconds since the Unix epoch of an OSProfiler timestamp (`%Y-%m-%dT%H:%M:%S` with
 /// an optional `.%f` of up to six digits); `None` for any other text.
 pub(crate) fn parse_micros(text: &str) -> Option<i64> {
-    let (date_time, fraction) = match text.split_once('.') {
-        Some((date_time, fraction)) => (date_time, fraction),
-        None => (text, ""),
+    // Read byte by byte: a report reads two timestamps per span.
+    let bytes = text.as_bytes();
+    let fraction = match bytes.get(19) {
+        None => &[][..],
+        Some(b'.') => &bytes[20..],
+        Some(_) => return None,
     };
-    let bytes = date_time.as_bytes();
-    if bytes.len() != 19 || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::" {
+    if bytes.len() < 19 || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::" {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = &date_time[range];
-        digits
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| digits.parse().ok())?
+    let number = |digits: &[u8]| -> Option<i64> {
+        digits.iter().try_fold(0, |number: i64, &digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| number * 10 + i64::from(digit - b'0'))
+        })
     };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let (year, month, day) = (
+        number(&bytes[0..4])?,
+        number(&bytes[5..7])?,
+        number(&bytes[8..10])?,
+    );
+    let (hour, minute, second) = (
+        number(&bytes[11..13])?,
+        number(&bytes[14..16])?,
+        number(&bytes[17..19])?,
+    );
     if !(1..=12).contains(&month)
         || !(1..=31).contains(&day)
         || hour > 23
         || minute > 59
         || second > 60
+        || fraction.len() > 6
     {
         return None;
     }
-    if fraction.len() > 6 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let micros = format!("{fraction:0<6}").parse::<i64>().ok()?;
+    // Fewer than six fractional digits are padded with zeros.
+    let micros = number(fraction)? * 10_i64.pow(6 - fraction.len() as u32);
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     Some(seconds * 1_000_000 + micros)
 }
@@ -139,6 +148,7 @@ mod tests {
         }
         assert_eq!(parse_micros("1970-01-01T00:00:01"), Some(1_000_000));
         assert_eq!(parse_micros("1970-01-01T00:00:00.5"), Some(500_000));
+        assert_eq!(parse_micros("1970-01-01T00:00:00."), Some(0));
         for bad in [
             "",
             "yesterday",
@@ -146,6 +156,11 @@ mod tests {
             "2015-12-23 14:02:22.1",
             "2015-12-23T14:02:22.1234567",
             "2015-12-23T14:02:22.-1",
+            "2015-12-23T14:02:22x1",
+            "2015-12-23T14:02:22.1.2",
+            "+015-12-23T14:02:22",
+            "2015-12-23T14:02:2\u{e9}",
+            "2015-12-23T14:02:22.\u{e9}",
         ] {
             assert_eq!(parse_micros(bad), None, "{bad}");
         }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{children_of, frame, own_time, span_times};
+use super::{Node, children_of, frame, own_time};
 
 /// Two traces compared, as [`diff`] makes them: one entry per path of frames (a frame is a
 /// span's function path, else its name, as in [`folded`](super::folded)), the biggest
@@ -76,7 +76,7 @@ pub fn diff(before: &Value, after: &Value) -> Diff {
             .map(|node| (node, Vec::new()))
             .collect();
         while let Some((node, mut path)) = pending.pop() {
-            let (started, finished) = span_times(node);
+            let (started, finished) = Node::Value(node).times();
             (first, last) = (first.min(started), last.max(finished));
             spans += 1;
             path.push(frame(&node["info"]).to_owned());

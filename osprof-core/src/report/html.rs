@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use super::{children_of, label, own_time, place, span_times};
+use super::{Node, Report};
 
 /// The page: styles and script inline, the trace embedded as JSON in two
 /// `<script type="application/json">` elements (the spans, then each span's details).
@@ -34,8 +34,8 @@ const PAGE: &str = include_str!("page.html");
 /// let page = osprof_core::report::to_html(&report);
 /// assert!(page.starts_with("<!DOCTYPE html>"));
 /// ```
-pub fn to_html(report: &Value) -> String {
-    let (spans, details) = page_data(report);
+pub fn to_html(report: &Report) -> String {
+    let (spans, details) = report.with_roots(page_data);
     let (head, rest) = PAGE
         .split_once("/*DATA*/")
         .expect("the page has a data slot");
@@ -74,12 +74,12 @@ struct Strings {
 }
 
 impl Strings {
-    fn intern(&mut self, text: String) -> usize {
-        if let Some(&at) = self.index.get(&text) {
+    fn intern(&mut self, text: &str) -> usize {
+        if let Some(&at) = self.index.get(text) {
             return at;
         }
-        self.list.push(text.clone());
-        self.index.insert(text, self.list.len() - 1);
+        self.list.push(text.to_owned());
+        self.index.insert(text.to_owned(), self.list.len() - 1);
         self.list.len() - 1
     }
 }
@@ -99,7 +99,7 @@ const SHOWN_ELSEWHERE: [&str; 7] = [
 /// The spans as columns (one array per field, spans in depth-first order, children in µs
 /// start order) and each span's details, as two JSON texts. Columns keep a large trace small: a
 /// million spans are a few tens of megabytes of page.
-fn page_data(report: &Value) -> (String, String) {
+fn page_data(roots: Vec<Node<'_>>) -> (String, String) {
     let mut strings = Strings::default();
     let mut columns: [(&str, String); 8] = [
         ("parent", String::new()),
@@ -116,26 +116,23 @@ fn page_data(report: &Value) -> (String, String) {
     let mut count: i64 = 0;
     let mut total: i64 = 0;
     // Each span with its parent's index; no recursion, a trace can be a million calls deep.
-    let mut roots: Vec<&Value> = children_of(report).collect();
-    roots.sort_by_key(|root| span_times(root));
-    let mut pending: Vec<(&Value, i64)> = roots.into_iter().rev().map(|n| (n, -1)).collect();
+    let mut roots = roots;
+    roots.sort_by_key(|root| root.times());
+    let mut pending: Vec<(Node<'_>, i64)> = roots.into_iter().rev().map(|n| (n, -1)).collect();
     while let Some((node, parent)) = pending.pop() {
-        let info = &node["info"];
-        let (started, finished) = span_times(node);
+        let (started, finished) = node.times();
         total = total.max(finished);
-        let name = info["name"].as_str().unwrap_or_default().to_owned();
-        let error = info["exception"]
-            .as_str()
-            .filter(|exception| *exception != "None")
-            .map_or(-1, |exception| strings.intern(exception.to_owned()) as i64);
+        let error = node
+            .exception()
+            .map_or(-1, |exception| strings.intern(exception) as i64);
         let row = [
             parent,
             started,
             finished,
-            own_time(node),
-            strings.intern(name) as i64,
-            strings.intern(label(info)) as i64,
-            strings.intern(place(info)) as i64,
+            node.own_time(),
+            strings.intern(node.name()) as i64,
+            strings.intern(&node.label()) as i64,
+            strings.intern(&node.place()) as i64,
             error,
         ];
         for ((_, column), value) in columns.iter_mut().zip(row) {
@@ -145,18 +142,17 @@ fn page_data(report: &Value) -> (String, String) {
             write!(column, "{value}").expect("writing to a String cannot fail");
         }
 
+        let [trace_id, parent_id] = node.ids();
+        let [project, _, host] = node.identity();
         let mut detail = Map::new();
-        detail.insert("trace_id".into(), node["trace_id"].clone());
+        detail.insert("trace_id".into(), trace_id.into());
         if parent < 0 {
-            detail.insert("parent_id".into(), node["parent_id"].clone());
+            detail.insert("parent_id".into(), parent_id.into());
         }
-        if !info["project"].is_null() {
-            detail.insert("project".into(), info["project"].clone());
+        if !project.is_null() {
+            detail.insert("project".into(), project.clone());
         }
-        for (key, payload) in info.as_object().into_iter().flatten() {
-            let Some(event) = key.strip_prefix("meta.raw_payload.") else {
-                continue;
-            };
+        for (event, payload) in node.payloads() {
             if base_id.is_null() {
                 base_id = payload["base_id"].clone();
             }
@@ -172,7 +168,7 @@ fn page_data(report: &Value) -> (String, String) {
                 .collect();
             // The host is shown as the span's place.
             if let Some(Value::Object(payload_info)) = rest.get_mut("info") {
-                if payload_info.get("host") == info.get("host") {
+                if payload_info.get("host") == Some(host) {
                     payload_info.remove("host");
                 }
                 if payload_info.is_empty() {
@@ -201,8 +197,8 @@ fn page_data(report: &Value) -> (String, String) {
         // in which calls that start within a millisecond keep the store's order (Redis gives
         // the newest first). Of two calls that start in the same microsecond, the one that
         // finished first came first.
-        let mut kids: Vec<&Value> = children_of(node).collect();
-        kids.sort_by_key(|kid| span_times(kid));
+        let mut kids = node.children();
+        kids.sort_by_key(|kid| kid.times());
         pending.extend(kids.into_iter().rev().map(|kid| (kid, index)));
     }
     details.push(']');
@@ -229,6 +225,8 @@ fn page_data(report: &Value) -> (String, String) {
 mod tests {
     use serde_json::{Value, json};
 
+    use super::super::Report;
+
     /// The page's two data elements, parsed as the page's script parses them.
     fn data(page: &str) -> (Value, Value) {
         let element = |id: &str| {
@@ -243,10 +241,10 @@ mod tests {
     #[test]
     fn trace_text_cannot_close_the_data_element() {
         let evil = "</script><script>alert(1)</script> $& $' /*DETAILS*/ \u{2028}";
-        let page = super::to_html(&json!({"children": [{
+        let page = super::to_html(&Report::from(json!({"children": [{
             "info": {"name": evil, "meta.raw_payload.x-start": {"info": {"note": evil}}},
             "trace_id": evil, "children": [],
-        }]}));
+        }]})));
         assert_eq!(
             page.matches("</script>").count(),
             3,
@@ -272,7 +270,7 @@ mod tests {
             span("http", json!({"requests": {"method": "POST", "hostname": "backend", "port": 8080, "path": "/v1"}})),
             span("rpc", json!({})),
         ]});
-        let (spans, _) = data(&super::to_html(&report));
+        let (spans, _) = data(&super::to_html(&Report::from(report)));
         let labels: Vec<&Value> = spans["label"]
             .as_array()
             .unwrap()
@@ -302,7 +300,7 @@ mod tests {
             span("db", 100, 400, json!([])),
             span("rpc", 500, 800, json!([span("db", 600, 700, json!([]))])),
         ]))]});
-        let (spans, details) = data(&super::to_html(&report));
+        let (spans, details) = data(&super::to_html(&Report::from(report)));
         assert_eq!(spans["count"], 4);
         assert_eq!(spans["total"], 900);
         assert_eq!(spans["parent"], json!([-1, 0, 0, 2]));

@@ -13,43 +13,18 @@ const MAX_INDENT_LEVELS: usize = 16;
 
 /// Writes `value` as JSON text: compact, or indented by two spaces per level.
 pub(crate) fn write(value: &Value, out: &mut impl Write, pretty: bool) -> io::Result<()> {
-    // Each open container, and whether its first item is still to come.
-    let mut stack: Vec<(Container<'_>, bool)> = Vec::new();
-    if let Some(container) = begin(out, value)? {
-        stack.push((container, true));
-    }
-    loop {
-        let depth = stack.len();
-        let Some((container, first)) = stack.last_mut() else {
-            return Ok(());
-        };
-        let first = std::mem::replace(first, false);
-        let next = match container {
-            Container::Array(items) => items.next().map(|item| (None, item)),
-            Container::Object(entries) => entries.next().map(|(key, item)| (Some(key), item)),
-        };
-        let Some((key, item)) = next else {
-            let close: &[u8] = match container {
-                Container::Array(_) => b"]",
-                Container::Object(_) => b"}",
-            };
-            stack.pop();
-            newline(out, depth - 1, pretty)?;
-            out.write_all(close)?;
-            continue;
-        };
-        if !first {
-            out.write_all(b",")?;
-        }
-        newline(out, depth, pretty)?;
-        if let Some(key) = key {
-            serde_json::to_writer(&mut *out, key)?;
-            out.write_all(if pretty { b": " } else { b":" })?;
-        }
-        if let Some(container) = begin(out, item)? {
-            stack.push((container, true));
-        }
-    }
+    Writer::new(out, pretty).value(value)
+}
+
+/// JSON text written a piece at a time, laid out as [`write`] lays out a whole value: a
+/// report's text can be written from its spans without making the value first.
+pub(crate) struct Writer<W> {
+    out: W,
+    pretty: bool,
+    /// Containers open.
+    depth: usize,
+    /// Whether the innermost open container has no item yet.
+    first: bool,
 }
 
 /// A container being written, with the items still to write.
@@ -58,32 +33,116 @@ enum Container<'a> {
     Object(serde_json::map::Iter<'a>),
 }
 
-/// Writes a scalar or an empty container whole, or opens a container and returns it.
-fn begin<'a>(out: &mut impl Write, value: &'a Value) -> io::Result<Option<Container<'a>>> {
-    match value {
-        Value::Array(items) if !items.is_empty() => {
-            out.write_all(b"[")?;
-            Ok(Some(Container::Array(items.iter())))
-        }
-        Value::Object(map) if !map.is_empty() => {
-            out.write_all(b"{")?;
-            Ok(Some(Container::Object(map.iter())))
-        }
-        // `serde_json` writes these without recursion.
-        scalar => {
-            serde_json::to_writer(out, scalar)?;
-            Ok(None)
+impl<W: Write> Writer<W> {
+    pub(crate) fn new(out: W, pretty: bool) -> Writer<W> {
+        Writer {
+            out,
+            pretty,
+            depth: 0,
+            first: true,
         }
     }
-}
 
-fn newline(out: &mut impl Write, depth: usize, pretty: bool) -> io::Result<()> {
-    if pretty {
-        const SPACES: &[u8] = &[b' '; 2 * MAX_INDENT_LEVELS];
-        out.write_all(b"\n")?;
-        out.write_all(&SPACES[..2 * depth.min(MAX_INDENT_LEVELS)])?;
+    /// Opens an object (`b'{'`) or an array (`b'['`).
+    pub(crate) fn open(&mut self, bracket: u8) -> io::Result<()> {
+        self.out.write_all(&[bracket])?;
+        self.depth += 1;
+        self.first = true;
+        Ok(())
     }
-    Ok(())
+
+    /// Closes the innermost container (`b'}'` or `b']'`); an empty one is written `{}` or `[]`.
+    pub(crate) fn close(&mut self, bracket: u8) -> io::Result<()> {
+        self.depth -= 1;
+        if !self.first {
+            self.newline()?;
+        }
+        self.first = false;
+        self.out.write_all(&[bracket])
+    }
+
+    /// Starts an object's item: its key.
+    pub(crate) fn key(&mut self, key: &str) -> io::Result<()> {
+        self.item()?;
+        serde_json::to_writer(&mut self.out, key)?;
+        self.out.write_all(if self.pretty { b": " } else { b":" })
+    }
+
+    /// Starts an array's item.
+    pub(crate) fn item(&mut self) -> io::Result<()> {
+        if !std::mem::replace(&mut self.first, false) {
+            self.out.write_all(b",")?;
+        }
+        self.newline()
+    }
+
+    pub(crate) fn text(&mut self, text: &str) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, text).map_err(io::Error::from)
+    }
+
+    pub(crate) fn number(&mut self, number: i64) -> io::Result<()> {
+        write!(self.out, "{number}")
+    }
+
+    /// Writes a whole value, however deeply it nests.
+    pub(crate) fn value(&mut self, value: &Value) -> io::Result<()> {
+        let mut stack: Vec<Container<'_>> = Vec::new();
+        if let Some(container) = self.begin(value)? {
+            stack.push(container);
+        }
+        while let Some(container) = stack.last_mut() {
+            let next = match container {
+                Container::Array(items) => items.next().map(|item| (None, item)),
+                Container::Object(entries) => entries.next().map(|(key, item)| (Some(key), item)),
+            };
+            let Some((key, item)) = next else {
+                let bracket = match container {
+                    Container::Array(_) => b']',
+                    Container::Object(_) => b'}',
+                };
+                stack.pop();
+                self.close(bracket)?;
+                continue;
+            };
+            match key {
+                Some(key) => self.key(key)?,
+                None => self.item()?,
+            }
+            if let Some(container) = self.begin(item)? {
+                stack.push(container);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a scalar or an empty container whole, or opens a container and returns it.
+    fn begin<'a>(&mut self, value: &'a Value) -> io::Result<Option<Container<'a>>> {
+        match value {
+            Value::Array(items) if !items.is_empty() => {
+                self.open(b'[')?;
+                Ok(Some(Container::Array(items.iter())))
+            }
+            Value::Object(map) if !map.is_empty() => {
+                self.open(b'{')?;
+                Ok(Some(Container::Object(map.iter())))
+            }
+            // `serde_json` writes these without recursion.
+            scalar => {
+                serde_json::to_writer(&mut self.out, scalar)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn newline(&mut self) -> io::Result<()> {
+        if self.pretty {
+            const SPACES: &[u8] = &[b' '; 2 * MAX_INDENT_LEVELS];
+            self.out.write_all(b"\n")?;
+            self.out
+                .write_all(&SPACES[..2 * self.depth.min(MAX_INDENT_LEVELS)])?;
+        }
+        Ok(())
+    }
 }
 
 /// JSON text that is not a report, and where.

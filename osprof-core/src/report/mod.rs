@@ -28,15 +28,19 @@
 mod diff;
 mod html;
 mod json;
+mod node;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::ops::Deref;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value, json};
 
 use crate::delivery::parse_micros;
+use node::Node;
 
 pub use diff::{Diff, PathDiff, Side, diff};
 pub use html::to_html;
@@ -50,13 +54,23 @@ pub use json::ParseError;
 /// a million nested calls, where `serde_json`'s recursive writer, reader and destructor would
 /// overflow the stack. Take the value out with [`Report::into_value`] only for shallow traces.
 ///
+/// A report from [`build`] holds its spans in a flat list until it is first read as a
+/// value: [`Report::to_json`] writes the text from that list directly, and the nested value
+/// (about twenty allocations per span) is made only for code that indexes or walks it.
+///
 /// ```
 /// let report = osprof_core::report::build([]);
 /// let text = report.to_json(true);
 /// assert_eq!(osprof_core::report::Report::from_json(&text).unwrap(), report);
 /// assert_eq!(report["info"]["name"], "total");
 /// ```
-pub struct Report(Value);
+pub struct Report {
+    /// The report as a value: set at once for a report read or given as one, else made from
+    /// `spans` the first time it is asked for.
+    value: OnceLock<Value>,
+    /// A built report's spans, until the report is first read as a value.
+    spans: Mutex<Option<Spans>>,
+}
 
 impl Report {
     /// Reads a report from its JSON text, as [`Report::to_json`] or OSProfiler wrote it.
@@ -64,7 +78,7 @@ impl Report {
     /// # Errors
     /// The text is not JSON; the error says where.
     pub fn from_json(text: &str) -> Result<Report, ParseError> {
-        json::parse(text).map(Report)
+        json::parse(text).map(Report::from)
     }
 
     /// The report as JSON text: compact, or `pretty`, indented by two spaces per level as
@@ -83,19 +97,58 @@ impl Report {
     /// # Errors
     /// Writing to `out` failed.
     pub fn write_json(&self, mut out: impl io::Write, pretty: bool) -> io::Result<()> {
-        json::write(&self.0, &mut out, pretty)
+        if self.value.get().is_none() {
+            let spans = self.spans.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(spans) = spans.as_ref() {
+                return spans.write_json(&mut json::Writer::new(&mut out, pretty));
+            }
+        }
+        json::write(self, &mut out, pretty)
     }
 
     /// The value inside. Dropping it recurses once per level of the tree: keep deep reports
     /// (tens of thousands of levels) as a `Report`.
     pub fn into_value(mut self) -> Value {
-        std::mem::take(&mut self.0)
+        let _ = self.value();
+        self.value.take().expect("the value was just made")
+    }
+
+    /// Calls `walk` with the report's top spans, read from its spans while it has not been
+    /// made into a value (making it costs about as much as building it), else from its value.
+    fn with_roots<R>(&self, walk: impl FnOnce(Vec<Node<'_>>) -> R) -> R {
+        if self.value.get().is_none() {
+            let spans = self.spans.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(spans) = spans.as_ref() {
+                return walk(
+                    spans
+                        .roots
+                        .iter()
+                        .map(|&root| Node::Span(spans, root))
+                        .collect(),
+                );
+            }
+        }
+        walk(children_of(self.value()).map(Node::Value).collect())
+    }
+
+    fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            let spans = self
+                .spans
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            spans.map_or(Value::Null, Spans::into_value)
+        })
     }
 }
 
 impl From<Value> for Report {
     fn from(value: Value) -> Report {
-        Report(value)
+        Report {
+            value: OnceLock::from(value),
+            spans: Mutex::new(None),
+        }
     }
 }
 
@@ -103,13 +156,15 @@ impl Deref for Report {
     type Target = Value;
 
     fn deref(&self) -> &Value {
-        &self.0
+        self.value()
     }
 }
 
 impl Drop for Report {
     fn drop(&mut self) {
-        json::dismantle(std::mem::take(&mut self.0));
+        if let Some(value) = self.value.take() {
+            json::dismantle(value);
+        }
     }
 }
 
@@ -129,48 +184,98 @@ impl fmt::Debug for Report {
 
 impl PartialEq for Report {
     fn eq(&self, other: &Report) -> bool {
-        self.0 == other.0
+        self.value() == other.value()
     }
 }
 
 impl PartialEq<Value> for Report {
     fn eq(&self, other: &Value) -> bool {
-        self.0 == *other
+        self.value() == other
     }
 }
 
 impl PartialEq<Report> for Value {
     fn eq(&self, other: &Report) -> bool {
-        *self == other.0
+        self == other.value()
     }
 }
 
-/// One span being assembled from its start and stop events.
-struct Node {
-    trace_id: String,
-    parent_id: String,
-    /// The span's name, and its `project`, `service` and `host` (from its first event).
-    name: String,
-    identity: [Value; 3],
-    /// The keys of `info` after the identity ones, in the order OSProfiler first inserts
-    /// them, with their values (the timings' are filled in at the end).
+/// A built report as flat lists: its spans in order of first appearance, each with its
+/// children's indexes, and the envelope's figures.
+struct Spans {
+    spans: Vec<Span>,
+    roots: Vec<usize>,
+    /// The trace's end in ms from its start, `None` for a trace without events.
+    finished: Option<i64>,
+    last_trace_started: Option<i64>,
+    /// Count and total milliseconds per span name, in order of first appearance.
+    stats: Vec<(String, i64, i64)>,
+}
+
+/// One span, assembled from its start and stop events.
+struct Span {
+    /// The keys of `info` after the name and identity, in the order OSProfiler first inserts
+    /// them, with their values (the timings' are filled in from `times`). The first is always
+    /// the payload of the span's first event.
     entries: Vec<(Entry, Value)>,
+    /// The span's first event, when a later event of the same name took its place in
+    /// `entries`: the span keeps the name, ids and identity of its first event.
+    replaced_first: Option<Box<Value>>,
+    /// The times of the start and stop events, in µs.
     started: Option<i64>,
     finished: Option<i64>,
+    /// Start and finish in µs from the trace's start (a lost start or stop copies the other).
+    times: (i64, i64),
+    children: Vec<usize>,
 }
 
 /// A key of a span's `info` that its events add.
 #[derive(PartialEq)]
 enum Entry {
     /// `meta.raw_payload.<event name>`.
-    RawPayload(String),
+    RawPayload,
     Started,
     Finished,
     Exception,
 }
 
-impl Node {
-    /// Sets `entry`, in place if it is there already (as a map insert does).
+impl Span {
+    /// The span's first event.
+    fn first_event(&self) -> &Value {
+        self.replaced_first.as_deref().unwrap_or(&self.entries[0].1)
+    }
+
+    /// The fields of the span's first event.
+    fn first(&self) -> Event<'_> {
+        Event::of(self.first_event())
+    }
+
+    /// The span's name: its first event's name without `-start`/`-stop`.
+    fn name(&self) -> &str {
+        span_name(text_field(self.first_event(), "name").unwrap_or_default())
+    }
+
+    /// Where the payload of the event named `event_name` is, if the span has one.
+    fn payload_named(&self, event_name: &str) -> Option<usize> {
+        self.entries.iter().position(|(entry, known)| {
+            *entry == Entry::RawPayload && text_field(known, "name") == Some(event_name)
+        })
+    }
+
+    /// Adds an event's payload, in place of an earlier one of the same name found at `known`
+    /// (as a map insert does).
+    fn add_payload(&mut self, known: Option<usize>, payload: Value) {
+        match known {
+            Some(0) if self.replaced_first.is_none() => {
+                let first = std::mem::replace(&mut self.entries[0].1, payload);
+                self.replaced_first = Some(Box::new(first));
+            }
+            Some(at) => self.entries[at].1 = payload,
+            None => self.entries.push((Entry::RawPayload, payload)),
+        }
+    }
+
+    /// Sets a timing or the exception, in place if it is there already.
     fn set(&mut self, entry: Entry, value: Value) {
         match self.entries.iter_mut().find(|(known, _)| *known == entry) {
             Some((_, known)) => *known = value,
@@ -178,41 +283,117 @@ impl Node {
         }
     }
 
-    /// The span's `info`, with its timings relative to the trace's start.
-    fn info(self, started: i64, finished: i64) -> Map<String, Value> {
-        let mut info = Map::with_capacity(self.entries.len() + 8);
-        info.insert("name".into(), Value::String(self.name));
-        let [project, service, host] = self.identity;
-        info.insert("project".into(), project);
-        info.insert("service".into(), service);
-        info.insert("host".into(), host);
-        let (mut has_started, mut has_finished) = (false, false);
-        for (entry, value) in self.entries {
-            match entry {
-                Entry::RawPayload(event_name) => {
-                    info.insert(format!("meta.raw_payload.{event_name}"), value)
-                }
-                Entry::Started => {
-                    has_started = true;
-                    info.insert("started".into(), json!(millis(started)))
-                }
-                Entry::Finished => {
-                    has_finished = true;
-                    info.insert("finished".into(), json!(millis(finished)))
-                }
-                Entry::Exception => info.insert("exception".into(), value),
+    /// The key of an entry in `info`.
+    fn key(entry: &Entry, value: &Value) -> Cow<'static, str> {
+        match entry {
+            Entry::RawPayload => {
+                let event_name = Event::of(value).name.unwrap_or_default();
+                format!("meta.raw_payload.{event_name}").into()
+            }
+            Entry::Started => "started".into(),
+            Entry::Finished => "finished".into(),
+            Entry::Exception => "exception".into(),
+        }
+    }
+
+    /// The span's `info`: its name and identity, its entries, then its exact times.
+    fn info(&mut self) -> Map<String, Value> {
+        let mut info = Map::with_capacity(self.entries.len() + 6);
+        let first = self.first();
+        info.insert("name".into(), self.name().into());
+        for (key, value) in IDENTITY.into_iter().zip(first.identity()) {
+            info.insert(key.into(), value.cloned().unwrap_or(Value::Null));
+        }
+        for (entry, value) in std::mem::take(&mut self.entries) {
+            let key = Span::key(&entry, &value).into_owned();
+            let value = match entry {
+                Entry::Started => Value::from(millis(self.times.0)),
+                Entry::Finished => Value::from(millis(self.times.1)),
+                Entry::RawPayload | Entry::Exception => value,
             };
+            info.insert(key, value);
         }
-        if !has_started {
-            info.insert("started".into(), json!(millis(started)));
-        }
-        if !has_finished {
-            info.insert("finished".into(), json!(millis(finished)));
-        }
-        info.insert("started_us".into(), json!(started));
-        info.insert("finished_us".into(), json!(finished));
+        info.insert("started_us".into(), Value::from(self.times.0));
+        info.insert("finished_us".into(), Value::from(self.times.1));
         info
     }
+
+    /// Writes [`Span::info`]'s object without making it.
+    fn write_info<W: io::Write>(&self, out: &mut json::Writer<W>) -> io::Result<()> {
+        out.open(b'{')?;
+        out.key("name")?;
+        out.text(self.name())?;
+        for (key, value) in IDENTITY.into_iter().zip(self.first().identity()) {
+            out.key(key)?;
+            out.value(value.unwrap_or(&Value::Null))?;
+        }
+        for (entry, value) in &self.entries {
+            out.key(&Span::key(entry, value))?;
+            match entry {
+                Entry::Started => out.number(millis(self.times.0))?,
+                Entry::Finished => out.number(millis(self.times.1))?,
+                Entry::RawPayload | Entry::Exception => out.value(value)?,
+            }
+        }
+        out.key("started_us")?;
+        out.number(self.times.0)?;
+        out.key("finished_us")?;
+        out.number(self.times.1)?;
+        out.close(b'}')
+    }
+}
+
+/// The identity keys of a span's `info`, after its name.
+const IDENTITY: [&str; 3] = ["project", "service", "host"];
+
+/// The fields of an event that a report reads, found in one pass over its keys (an event's
+/// handful of keys are compared faster than they are hashed).
+#[derive(Default)]
+struct Event<'a> {
+    name: Option<&'a str>,
+    trace_id: Option<&'a str>,
+    parent_id: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    project: Option<&'a Value>,
+    service: Option<&'a Value>,
+    host: Option<&'a Value>,
+    info: Option<&'a Value>,
+}
+
+impl<'a> Event<'a> {
+    fn of(event: &'a Value) -> Event<'a> {
+        let mut fields = Event::default();
+        for (key, value) in event.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "name" => fields.name = value.as_str(),
+                "trace_id" => fields.trace_id = value.as_str(),
+                "parent_id" => fields.parent_id = value.as_str(),
+                "timestamp" => fields.timestamp = value.as_str(),
+                "project" => fields.project = Some(value),
+                "service" => fields.service = Some(value),
+                "host" => fields.host = Some(value),
+                "info" => fields.info = Some(value),
+                _ => {}
+            }
+        }
+        fields
+    }
+
+    /// `project`, `service` and `host`; drivers store the host inside `info`, as
+    /// OSProfiler's payloads carry it.
+    fn identity(&self) -> [Option<&'a Value>; 3] {
+        let host = self.info.and_then(|info| info.get("host")).or(self.host);
+        [self.project, self.service, host]
+    }
+}
+
+/// A text field of an event. Its keys are compared in order, which is faster than hashing
+/// for an event's handful of keys, and fastest for `name`, which events carry first.
+fn text_field<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
+    let map = event.as_object()?;
+    map.iter()
+        .find(|(key, _)| key.as_str() == field)
+        .and_then(|(_, value)| value.as_str())
 }
 
 /// Builds the report of one trace from its events, in any order (events that lack a
@@ -238,128 +419,231 @@ pub fn build<I>(events: I) -> Report
 where
     I: IntoIterator<Item = Value>,
 {
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let events = events.into_iter();
+    // Most spans have a start and a stop event.
+    let expected = events.size_hint().0 / 2;
+    let mut spans: Vec<Span> = Vec::with_capacity(expected);
+    let mut index: HashMap<String, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(expected, FastHash::default());
     let (mut first, mut last, mut last_started) = (None::<i64>, None::<i64>, None::<i64>);
     for event in events {
-        let Some((name, trace_id, parent_id, at)) = fields(&event) else {
+        let fields = Event::of(&event);
+        let (Some(name), Some(trace_id), Some(_), Some(at)) = (
+            fields.name,
+            fields.trace_id,
+            fields.parent_id,
+            fields.timestamp.and_then(parse_micros),
+        ) else {
             continue;
         };
         let slot = match index.get(trace_id) {
             Some(&slot) => slot,
             None => {
-                // Drivers store the host inside `info`, as OSProfiler's payloads carry it.
-                let host = event
-                    .get("info")
-                    .and_then(|info| info.get("host"))
-                    .or(event.get("host"));
-                let field = |value: Option<&Value>| value.cloned().unwrap_or(Value::Null);
-                nodes.push(Node {
-                    trace_id: trace_id.to_owned(),
-                    parent_id: parent_id.to_owned(),
-                    name: span_name(name).to_owned(),
-                    identity: [
-                        field(event.get("project")),
-                        field(event.get("service")),
-                        field(host),
-                    ],
+                index.insert(trace_id.to_owned(), spans.len());
+                spans.push(Span {
                     entries: Vec::with_capacity(5),
+                    replaced_first: None,
                     started: None,
                     finished: None,
+                    times: (0, 0),
+                    children: Vec::new(),
                 });
-                index.insert(trace_id.to_owned(), nodes.len() - 1);
-                nodes.len() - 1
+                spans.len() - 1
             }
         };
         let is_stop = name.ends_with("stop");
         let exception = is_stop.then(|| {
-            event
-                .get("info")
+            fields
+                .info
                 .and_then(|info| info.get("etype"))
                 .cloned()
                 .unwrap_or_else(|| Value::String("None".into()))
         });
-        let raw_payload = Entry::RawPayload(name.to_owned());
-        let node = &mut nodes[slot];
-        node.set(raw_payload, event);
+        let span = &mut spans[slot];
+        let known = span.payload_named(name);
+        span.add_payload(known, event);
         if let Some(exception) = exception {
-            node.finished = Some(at);
-            node.set(Entry::Finished, Value::Null);
-            node.set(Entry::Exception, exception);
+            span.finished = Some(at);
+            span.set(Entry::Finished, Value::Null);
+            span.set(Entry::Exception, exception);
         } else {
-            node.started = Some(at);
-            node.set(Entry::Started, Value::Null);
+            span.started = Some(at);
+            span.set(Entry::Started, Value::Null);
             last_started = last_started.max(Some(at));
         }
         first = Some(first.map_or(at, |first| first.min(at)));
         last = last.max(Some(at));
     }
-    let Some(first) = first else {
-        return Report(json!({
-            "info": {"name": "total", "started": 0, "finished": null, "last_trace_started": null},
-            "children": [],
-            "stats": {},
-        }));
-    };
 
-    // Count and total milliseconds per span name, in order of first appearance.
-    let mut totals: Vec<(String, i64, i64)> = Vec::new();
-    let mut total_of: HashMap<String, usize> = HashMap::new();
-    let mut starts = Vec::with_capacity(nodes.len());
-    let mut spans = Vec::with_capacity(nodes.len());
-    for mut node in nodes {
-        // A lost start or stop copies the other, so that every node has both.
-        let started = node.started.or(node.finished).unwrap_or(first) - first;
-        let finished = node.finished.or(node.started).unwrap_or(first) - first;
-        let total = match total_of.get(&node.name) {
-            Some(&total) => total,
-            None => {
-                total_of.insert(node.name.clone(), totals.len());
-                totals.push((node.name.clone(), 0, 0));
-                totals.len() - 1
+    let origin = first.unwrap_or(0);
+    for span in &mut spans {
+        let started = span.started.or(span.finished).unwrap_or(origin) - origin;
+        let finished = span.finished.or(span.started).unwrap_or(origin) - origin;
+        span.times = (started, finished);
+        // Every span's `info` has both timings, after the entries its events added.
+        for entry in [Entry::Started, Entry::Finished] {
+            if !span.entries.iter().any(|(known, _)| *known == entry) {
+                span.entries.push((entry, Value::Null));
             }
-        };
-        totals[total].1 += 1;
-        totals[total].2 += millis(finished) - millis(started);
-        starts.push(started);
-        let ids = (
-            std::mem::take(&mut node.trace_id),
-            std::mem::take(&mut node.parent_id),
-        );
-        spans.push((ids, node.info(started, finished)));
+        }
     }
-    let stats: Map<String, Value> = totals
-        .into_iter()
-        .map(|(name, count, duration)| (name, json!({"count": count, "duration": duration})))
-        .collect();
+    let mut stats: Vec<(String, i64, i64)> = Vec::new();
+    let mut stat_of: HashMap<&str, usize, FastHash> = HashMap::default();
+    for span in &spans {
+        let name = span.name();
+        let stat = *stat_of.entry(name).or_insert_with(|| {
+            stats.push((name.to_owned(), 0, 0));
+            stats.len() - 1
+        });
+        stats[stat].1 += 1;
+        stats[stat].2 += millis(span.times.1) - millis(span.times.0);
+    }
+    drop(stat_of);
 
-    let mut report = Map::with_capacity(3);
-    report.insert(
-        "info".into(),
+    // Spans whose parent is not a span are roots. Children and roots are ordered by start in
+    // whole milliseconds, ties in order of first appearance, as OSProfiler's builder orders
+    // them (so that both give the same report; the HTML page orders siblings by their µs).
+    let parents: Vec<Option<usize>> = (0..spans.len())
+        .map(|slot| {
+            let parent_id = text_field(spans[slot].first_event(), "parent_id");
+            let parent_id = parent_id.unwrap_or_default();
+            index
+                .get(parent_id)
+                .copied()
+                .filter(|&parent| parent != slot)
+        })
+        .collect();
+    let mut roots = Vec::new();
+    for (slot, parent) in parents.into_iter().enumerate() {
+        match parent {
+            Some(parent) => spans[parent].children.push(slot),
+            None => roots.push(slot),
+        }
+    }
+    let started = |spans: &[Span], slot: usize| millis(spans[slot].times.0);
+    for parent in 0..spans.len() {
+        let mut children = std::mem::take(&mut spans[parent].children);
+        children.sort_by_key(|&kid| started(&spans, kid));
+        spans[parent].children = children;
+    }
+    roots.sort_by_key(|&root| started(&spans, root));
+
+    Report {
+        value: OnceLock::new(),
+        spans: Mutex::new(Some(Spans {
+            spans,
+            roots,
+            finished: first.map(|first| millis(last.unwrap_or(first) - first)),
+            last_trace_started: last_started.map(|at| millis(at - origin)),
+            stats,
+        })),
+    }
+}
+
+/// The hasher of the maps keyed by span ids and names: seeded per process like the
+/// standard one, and several times faster on short keys.
+type FastHash = foldhash::fast::RandomState;
+
+impl Spans {
+    /// The envelope's `info`.
+    fn header(&self) -> Value {
         json!({
             "name": "total",
             "started": 0,
-            "finished": millis(last.unwrap_or(first) - first),
-            "last_trace_started": last_started.map(|at| millis(at - first)),
-        }),
-    );
-    report.insert(
-        "children".into(),
-        Value::Array(tree(spans, &starts, &index)),
-    );
-    report.insert("stats".into(), Value::Object(stats));
-    Report(Value::Object(report))
-}
+            "finished": self.finished,
+            "last_trace_started": self.last_trace_started,
+        })
+    }
 
-/// `name`, `trace_id`, `parent_id` and the time in microseconds of a valid event.
-fn fields(event: &Value) -> Option<(&str, &str, &str, i64)> {
-    let text = |field: &str| event.get(field).and_then(Value::as_str);
-    Some((
-        text("name")?,
-        text("trace_id")?,
-        text("parent_id")?,
-        parse_micros(text("timestamp")?)?,
-    ))
+    /// The report as one value, built bottom-up without recursion so that a deep trace cannot
+    /// overflow the stack.
+    fn into_value(mut self) -> Value {
+        let mut order = Vec::with_capacity(self.spans.len());
+        let mut pending = self.roots.clone();
+        while let Some(slot) = pending.pop() {
+            order.push(slot);
+            pending.extend(&self.spans[slot].children);
+        }
+        let mut built: Vec<Option<Value>> = vec![None; self.spans.len()];
+        for &slot in order.iter().rev() {
+            let span = &mut self.spans[slot];
+            let children: Vec<Value> = span
+                .children
+                .iter()
+                .map(|kid| built[*kid].take().expect("children are built first"))
+                .collect();
+            // Moved in, not through `json!`, which would deep-copy every subtree once per level.
+            let mut node = Map::with_capacity(4);
+            let first = span.first();
+            let ids = [first.trace_id, first.parent_id].map(|id| id.unwrap_or_default().to_owned());
+            let info = span.info();
+            let [trace_id, parent_id] = ids;
+            node.insert("info".into(), Value::Object(info));
+            node.insert("trace_id".into(), trace_id.into());
+            node.insert("parent_id".into(), parent_id.into());
+            node.insert("children".into(), Value::Array(children));
+            built[slot] = Some(Value::Object(node));
+        }
+        let children = self
+            .roots
+            .iter()
+            .map(|root| built[*root].take().expect("roots are built"))
+            .collect();
+        let mut report = Map::with_capacity(3);
+        report.insert("info".into(), self.header());
+        report.insert("children".into(), Value::Array(children));
+        report.insert("stats".into(), self.stats_value());
+        Value::Object(report)
+    }
+
+    fn stats_value(&self) -> Value {
+        let stats: Map<String, Value> = self
+            .stats
+            .iter()
+            .map(|(name, count, duration)| {
+                (name.clone(), json!({"count": count, "duration": duration}))
+            })
+            .collect();
+        Value::Object(stats)
+    }
+
+    /// Writes the text [`Spans::into_value`]'s value would be written as, without making it.
+    fn write_json<W: io::Write>(&self, out: &mut json::Writer<W>) -> io::Result<()> {
+        out.open(b'{')?;
+        out.key("info")?;
+        out.value(&self.header())?;
+        out.key("children")?;
+        out.open(b'[')?;
+        // The children still to write at each open level; no recursion, a trace can be a
+        // million calls deep.
+        let mut pending: Vec<std::slice::Iter<'_, usize>> = vec![self.roots.iter()];
+        while let Some(level) = pending.last_mut() {
+            let Some(&slot) = level.next() else {
+                pending.pop();
+                out.close(b']')?;
+                if !pending.is_empty() {
+                    out.close(b'}')?;
+                }
+                continue;
+            };
+            let span = &self.spans[slot];
+            out.item()?;
+            out.open(b'{')?;
+            out.key("info")?;
+            span.write_info(out)?;
+            let first = span.first();
+            out.key("trace_id")?;
+            out.text(first.trace_id.unwrap_or_default())?;
+            out.key("parent_id")?;
+            out.text(first.parent_id.unwrap_or_default())?;
+            out.key("children")?;
+            out.open(b'[')?;
+            pending.push(span.children.iter());
+        }
+        out.key("stats")?;
+        out.value(&self.stats_value())?;
+        out.close(b'}')
+    }
 }
 
 /// The span's name: the event name without its `-start`/`-stop` suffix, kept whole.
@@ -373,66 +657,6 @@ fn span_name(event_name: &str) -> &str {
 /// Whole milliseconds, truncated as OSProfiler does.
 fn millis(micros: i64) -> i64 {
     micros / 1000
-}
-
-/// A span's `(trace_id, parent_id)` and its `info`.
-type Span = ((String, String), Map<String, Value>);
-
-/// Nests spans under their parents; spans whose parent is not a span are roots. Children
-/// and roots are ordered by start in whole milliseconds, ties in order of first appearance,
-/// as OSProfiler's builder orders them (so that both give the same report; the HTML page
-/// orders siblings by their µs).
-fn tree(spans: Vec<Span>, starts: &[i64], index: &HashMap<String, usize>) -> Vec<Value> {
-    let parents: Vec<Option<usize>> = spans
-        .iter()
-        .map(|((trace_id, parent_id), _)| {
-            index
-                .get(parent_id)
-                .copied()
-                .filter(|&p| spans[p].0.0 != *trace_id)
-        })
-        .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    for (slot, parent) in parents.iter().enumerate() {
-        match parent {
-            Some(parent) => children[*parent].push(slot),
-            None => roots.push(slot),
-        }
-    }
-    let started = |slot: &usize| starts[*slot] / 1000;
-    for kids in &mut children {
-        kids.sort_by_key(started);
-    }
-    roots.sort_by_key(started);
-
-    // Build bottom-up without recursion, so that a deep trace cannot overflow the stack.
-    let mut built: Vec<Option<Value>> = vec![None; spans.len()];
-    let mut order = Vec::with_capacity(spans.len());
-    let mut stack: Vec<usize> = roots.clone();
-    while let Some(slot) = stack.pop() {
-        order.push(slot);
-        stack.extend(&children[slot]);
-    }
-    let mut spans: Vec<Option<Span>> = spans.into_iter().map(Some).collect();
-    for &slot in order.iter().rev() {
-        let ((trace_id, parent_id), info) = spans[slot].take().expect("each span is visited once");
-        let kids: Vec<Value> = children[slot]
-            .iter()
-            .map(|kid| built[*kid].take().expect("children are built first"))
-            .collect();
-        // Moved in, not through `json!`, which would deep-copy every subtree once per level.
-        let mut built_node = Map::with_capacity(4);
-        built_node.insert("info".into(), Value::Object(info));
-        built_node.insert("trace_id".into(), Value::String(trace_id));
-        built_node.insert("parent_id".into(), Value::String(parent_id));
-        built_node.insert("children".into(), Value::Array(kids));
-        built[slot] = Some(Value::Object(built_node));
-    }
-    roots
-        .iter()
-        .map(|root| built[*root].take().expect("roots are built"))
-        .collect()
 }
 
 /// Levels of indentation in [`text_tree`]; deeper spans are drawn there, marked with depth.
@@ -473,7 +697,7 @@ pub fn text_tree(report: &Value) -> String {
         if depth > MAX_TEXT_INDENT {
             out.push_str(&format!("[{depth}] "));
         }
-        let place = place(info);
+        let place = Node::Value(node).place();
         out.push_str(&format!(
             "{}  {}.{:03} ms  ({place})",
             field("name"),
@@ -583,7 +807,7 @@ pub fn chrome_trace(report: &Value) -> Value {
     }
     // Longer first at equal starts, so that a parent is placed before its children.
     spans.sort_by_key(|node| {
-        let (started, finished) = span_times(node);
+        let (started, finished) = Node::Value(node).times();
         (started, std::cmp::Reverse(finished))
     });
 
@@ -594,7 +818,7 @@ pub fn chrome_trace(report: &Value) -> Value {
     for node in spans {
         let info = &node["info"];
         let text = |key: &str| info[key].as_str().unwrap_or_default();
-        let process = place(info);
+        let process = Node::Value(node).place();
         let pid = match processes.iter().position(|known| *known == process) {
             Some(at) => at,
             None => {
@@ -607,7 +831,7 @@ pub fn chrome_trace(report: &Value) -> Value {
                 processes.len() - 1
             }
         };
-        let (started, finished) = span_times(node);
+        let (started, finished) = Node::Value(node).times();
         let threads = &mut lanes[pid];
         let fits = |open: &mut Vec<i64>| {
             while open.last().is_some_and(|&end| end <= started) {
@@ -642,21 +866,6 @@ pub fn chrome_trace(report: &Value) -> Value {
     json!({"traceEvents": events, "displayTimeUnit": "ms"})
 }
 
-/// A span's start and finish in µs from the trace's start (a finish before the start is
-/// taken as the start).
-fn span_times(node: &Value) -> (i64, i64) {
-    let info = &node["info"];
-    let started = info["started_us"]
-        .as_i64()
-        .or_else(|| info["started"].as_i64().map(|ms| ms * 1000))
-        .unwrap_or(0);
-    let finished = info["finished_us"]
-        .as_i64()
-        .or_else(|| info["finished"].as_i64().map(|ms| ms * 1000))
-        .unwrap_or(started);
-    (started, finished.max(started))
-}
-
 /// A report node's own time in µs: its duration less the time its children cover. Children
 /// that overlap (async calls made side by side) count once, and only inside the span, so the
 /// own time is never below zero. Reports read from OSProfiler's JSON, which have no µs
@@ -673,73 +882,7 @@ fn span_times(node: &Value) -> (i64, i64) {
 /// assert_eq!(osprof_core::report::own_time(&node), 100 - 50 - 10);
 /// ```
 pub fn own_time(node: &Value) -> i64 {
-    let (started, finished) = span_times(node);
-    let mut covered = 0;
-    let mut kids: Vec<(i64, i64)> = children_of(node)
-        .map(|kid| {
-            let (kid_started, kid_finished) = span_times(kid);
-            (
-                kid_started.clamp(started, finished),
-                kid_finished.clamp(started, finished),
-            )
-        })
-        .collect();
-    kids.sort_unstable();
-    let mut run: Option<(i64, i64)> = None;
-    for (kid_started, kid_finished) in kids {
-        run = match run {
-            Some((from, to)) if kid_started <= to => Some((from, to.max(kid_finished))),
-            Some((from, to)) => {
-                covered += to - from;
-                Some((kid_started, kid_finished))
-            }
-            None => Some((kid_started, kid_finished)),
-        };
-    }
-    if let Some((from, to)) = run {
-        covered += to - from;
-    }
-    finished - started - covered
-}
-
-/// What a span did, in a few words: its function's path, its SQL statement (whitespace
-/// runs made one space), its request (`GET /path` served, `GET host:port/path` called), else
-/// its name.
-fn label(info: &Value) -> String {
-    let name = info["name"].as_str().unwrap_or_default();
-    let start = &info[format!("meta.raw_payload.{name}-start").as_str()]["info"];
-    if let Some(function) = start["function"]["name"].as_str() {
-        return function.to_owned();
-    }
-    if let Some(statement) = start["db"]["statement"].as_str() {
-        return statement.split_whitespace().collect::<Vec<_>>().join(" ");
-    }
-    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
-    let served = &start["request"];
-    if served.is_object() {
-        return format!("{} {}", text(&served["method"]), text(&served["path"]));
-    }
-    let called = &start["requests"];
-    if called.is_object() {
-        let port = called["port"].as_u64().map(|port| format!(":{port}"));
-        return format!(
-            "{} {}{}{}",
-            text(&called["method"]),
-            text(&called["hostname"]),
-            port.unwrap_or_default(),
-            text(&called["path"]),
-        );
-    }
-    name.to_owned()
-}
-
-/// Where a span ran: `service@host`, or the host alone.
-fn place(info: &Value) -> String {
-    let host = info["host"].as_str().unwrap_or_default();
-    match info["service"].as_str().unwrap_or_default() {
-        "" => host.to_owned(),
-        service => format!("{service}@{host}"),
-    }
+    Node::Value(node).own_time()
 }
 
 /// A span's frame in [`folded`]: its function's path, else its name.
