@@ -207,6 +207,14 @@ fn the_text_written_from_the_spans_is_the_value_written() {
             assert_eq!(from_spans, written);
         }
     }
+    // The page too is drawn the same from the spans and from the value.
+    let from_spans = osprof_core::report::build(events.clone());
+    let as_value = osprof_core::report::build(events);
+    assert_eq!(as_value["children"][0]["trace_id"], "w");
+    assert_eq!(
+        osprof_core::report::to_html(&from_spans),
+        osprof_core::report::to_html(&as_value)
+    );
     let empty = osprof_core::report::build([]);
     assert_eq!(
         empty.to_json(true),
