@@ -77,7 +77,7 @@ impl<W: Write> Writer<W> {
     }
 
     pub(crate) fn text(&mut self, text: &str) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, text).map_err(io::Error::from)
+        Ok(serde_json::to_writer(&mut self.out, text)?)
     }
 
     pub(crate) fn number(&mut self, number: i64) -> io::Result<()> {

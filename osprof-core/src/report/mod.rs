@@ -287,7 +287,7 @@ impl Span {
     fn key(entry: &Entry, value: &Value) -> Cow<'static, str> {
         match entry {
             Entry::RawPayload => {
-                let event_name = Event::of(value).name.unwrap_or_default();
+                let event_name = text_field(value, "name").unwrap_or_default();
                 format!("meta.raw_payload.{event_name}").into()
             }
             Entry::Started => "started".into(),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Entry, Spans, children_of, text_field};
+use super::{Entry, IDENTITY, Spans, children_of, text_field};
 
 /// A span of a report: a node of the report's value, or a span of a built report.
 #[derive(Clone, Copy)]
@@ -62,7 +62,7 @@ impl<'a> Node<'a> {
                 .first()
                 .identity()
                 .map(|value| value.unwrap_or(&Value::Null)),
-            Node::Value(node) => ["project", "service", "host"].map(|key| &node["info"][key]),
+            Node::Value(node) => IDENTITY.map(|key| &node["info"][key]),
         }
     }
 
@@ -103,11 +103,10 @@ impl<'a> Node<'a> {
     pub(super) fn start_info(self) -> &'a Value {
         let start = format!("{}-start", self.name());
         let payload = match self {
-            Node::Span(..) => self
-                .payloads()
-                .into_iter()
-                .find(|(event_name, _)| *event_name == start)
-                .map(|(_, payload)| payload),
+            Node::Span(spans, slot) => {
+                let span = &spans.spans[slot];
+                span.payload_named(&start).map(|at| &span.entries[at].1)
+            }
             Node::Value(node) => node["info"].get(format!("meta.raw_payload.{start}").as_str()),
         };
         payload.map_or(&Value::Null, |payload| &payload["info"])
