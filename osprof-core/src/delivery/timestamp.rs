@@ -79,46 +79,86 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// Microseconds since the Unix epoch of an OSProfiler timestamp (`%Y-%m-%dT%H:%M:%S` with
 /// an optional `.%f` of up to six digits); `None` for any other text.
 pub(crate) fn parse_micros(text: &str) -> Option<i64> {
-    // Read byte by byte: a report reads two timestamps per span.
-    let bytes = text.as_bytes();
-    let fraction = match bytes.get(19) {
-        None => &[][..],
-        Some(b'.') => &bytes[20..],
-        Some(_) => return None,
+    let (hour, rest) = split_hour(text)?;
+    Some(hour_micros(hour)? + micros_in_hour(rest)?)
+}
+
+/// Reads timestamps as [`parse_micros`] does, reusing the last one's date and hour: a
+/// trace's events mostly share them, and the date costs most to read.
+#[derive(Default)]
+pub(crate) struct TimestampReader {
+    /// `%Y-%m-%dT%H:` of the last timestamp read, and its microseconds since the epoch.
+    hour: Option<([u8; 14], i64)>,
+}
+
+impl TimestampReader {
+    pub(crate) fn parse(&mut self, text: &str) -> Option<i64> {
+        let (hour, rest) = split_hour(text)?;
+        let hour_micros = match self.hour {
+            Some((known, micros)) if known == *hour => micros,
+            _ => {
+                let micros = hour_micros(hour)?;
+                self.hour = Some((*hour, micros));
+                micros
+            }
+        };
+        Some(hour_micros + micros_in_hour(rest)?)
+    }
+}
+
+/// A timestamp's `%Y-%m-%dT%H:` and the rest.
+fn split_hour(text: &str) -> Option<(&[u8; 14], &[u8])> {
+    let (hour, rest) = text.as_bytes().split_first_chunk::<14>()?;
+    Some((hour, rest))
+}
+
+/// The two-digit number at `at`, read byte by byte: a report reads two timestamps per span.
+fn pair(bytes: &[u8], at: usize) -> Option<i64> {
+    let digit = |at: usize| {
+        let digit = bytes.get(at)?.wrapping_sub(b'0');
+        (digit < 10).then_some(i64::from(digit))
     };
-    if bytes.len() < 19 || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::" {
+    Some(digit(at)? * 10 + digit(at + 1)?)
+}
+
+/// Microseconds since the epoch of `%Y-%m-%dT%H:`.
+fn hour_micros(hour: &[u8; 14]) -> Option<i64> {
+    if [hour[4], hour[7], hour[10], hour[13]] != *b"--T:" {
         return None;
     }
-    let number = |digits: &[u8]| -> Option<i64> {
-        digits.iter().try_fold(0, |number: i64, &digit| {
-            digit
-                .is_ascii_digit()
-                .then(|| number * 10 + i64::from(digit - b'0'))
-        })
+    let year = pair(hour, 0)? * 100 + pair(hour, 2)?;
+    let (month, day, hour) = (pair(hour, 5)?, pair(hour, 8)?, pair(hour, 11)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 {
+        return None;
+    }
+    Some((days_from_civil(year, month, day) * 24 + hour) * 3_600_000_000)
+}
+
+/// Microseconds into the hour of `%M:%S` with an optional `.%f` of up to six digits.
+fn micros_in_hour(rest: &[u8]) -> Option<i64> {
+    let fraction = match rest.get(5) {
+        None => &[][..],
+        Some(b'.') => &rest[6..],
+        Some(_) => return None,
     };
-    let (year, month, day) = (
-        number(&bytes[0..4])?,
-        number(&bytes[5..7])?,
-        number(&bytes[8..10])?,
-    );
-    let (hour, minute, second) = (
-        number(&bytes[11..13])?,
-        number(&bytes[14..16])?,
-        number(&bytes[17..19])?,
-    );
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-        || fraction.len() > 6
-    {
+    if rest.get(2) != Some(&b':') || fraction.len() > 6 {
+        return None;
+    }
+    let (minute, second) = (pair(rest, 0)?, pair(rest, 3)?);
+    if minute > 59 || second > 60 {
         return None;
     }
     // Fewer than six fractional digits are padded with zeros.
-    let micros = number(fraction)? * 10_i64.pow(6 - fraction.len() as u32);
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(seconds * 1_000_000 + micros)
+    let mut micros = 0;
+    for place in 0..6 {
+        let digit = match fraction.get(place) {
+            Some(digit) if digit.is_ascii_digit() => i64::from(digit - b'0'),
+            Some(_) => return None,
+            None => 0,
+        };
+        micros = micros * 10 + digit;
+    }
+    Some((minute * 60 + second) * 1_000_000 + micros)
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -134,7 +174,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{TimestampWriter, parse_micros};
+    use super::{TimestampReader, TimestampWriter, parse_micros};
 
     #[test]
     fn parses_what_it_writes() {
@@ -161,9 +201,36 @@ mod tests {
             "+015-12-23T14:02:22",
             "2015-12-23T14:02:2\u{e9}",
             "2015-12-23T14:02:22.\u{e9}",
+            "2015-12-23T14:02",
+            "2015-12-23T14:02:2",
         ] {
             assert_eq!(parse_micros(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_reader_reads_as_parse_micros_reads() {
+        let mut reader = TimestampReader::default();
+        for text in [
+            "2015-12-23T14:02:22.338776",
+            "2015-12-23T14:59:59.999999",
+            "2015-12-23T14:02:22.1",
+            "2015-12-23T14:02:22",
+            "2015-12-23T14:02:22.1234567",
+            "2015-12-23T14:62:22",
+            "2015-12-23T15:00:00.000000",
+            "2015-12-24T15:00:00.000000",
+            "2015-12-24T15:",
+            "2016-02-29T00:00:00.5",
+            "2015-13-24T15:00:00",
+            "2015-12-24T15:00:00",
+        ] {
+            assert_eq!(reader.parse(text), parse_micros(text), "{text}");
+        }
+        assert_eq!(
+            reader.parse("2015-12-23T14:02:22.338776"),
+            Some(1_450_879_342_338_776)
+        );
     }
 
     fn format(unix_nanos: u64) -> String {

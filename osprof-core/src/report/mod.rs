@@ -31,15 +31,16 @@ mod json;
 mod node;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map};
 use std::fmt;
 use std::io;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value, json};
+use smallvec::{SmallVec, smallvec};
 
-use crate::delivery::parse_micros;
+use crate::delivery::TimestampReader;
 use node::Node;
 
 pub use diff::{Diff, PathDiff, Side, diff};
@@ -54,9 +55,10 @@ pub use json::ParseError;
 /// a million nested calls, where `serde_json`'s recursive writer, reader and destructor would
 /// overflow the stack. Take the value out with [`Report::into_value`] only for shallow traces.
 ///
-/// A report from [`build`] holds its spans in a flat list until it is first read as a
-/// value: [`Report::to_json`] writes the text from that list directly, and the nested value
-/// (about twenty allocations per span) is made only for code that indexes or walks it.
+/// A report from [`build`] keeps the events it was given, and its spans as a flat list
+/// pointing into them, until it is first read as a value: [`Report::to_json`] and
+/// [`to_html`] write from that list directly, and the nested value (about twenty allocations
+/// per span) is made only for code that indexes or walks it.
 ///
 /// ```
 /// let report = osprof_core::report::build([]);
@@ -200,11 +202,18 @@ impl PartialEq<Report> for Value {
     }
 }
 
-/// A built report as flat lists: its spans in order of first appearance, each with its
-/// children's indexes, and the envelope's figures.
+/// A built report as flat lists: the trace's events as they were given, its spans in order
+/// of first appearance, each pointing at its events and at its children, and the envelope's
+/// figures. Events are neither copied nor moved while the report is built.
 struct Spans {
+    events: Vec<Value>,
     spans: Vec<Span>,
+    /// Every span's children, one span's after another's (a span's are
+    /// `children[span.children]`), each ordered as the report orders them.
+    children: Vec<usize>,
     roots: Vec<usize>,
+    /// The trace's start: the time of its first event, in µs.
+    origin: i64,
     /// The trace's end in ms from its start, `None` for a trace without events.
     finished: Option<i64>,
     last_trace_started: Option<i64>,
@@ -214,23 +223,17 @@ struct Spans {
 
 /// One span, assembled from its start and stop events.
 struct Span {
-    /// The keys of `info` after the name and identity, in the order OSProfiler first inserts
-    /// them, with their values (the timings' are filled in from `times`). The first is always
-    /// the payload of the span's first event.
-    entries: Vec<(Entry, Value)>,
-    /// The span's first event, when a later event of the same name took its place in
-    /// `entries`: the span keeps the name, ids and identity of its first event.
-    replaced_first: Option<Box<Value>>,
-    /// The times of the start and stop events, in µs.
+    /// The span's events, in the order they came; the first gives the span its name, ids and
+    /// identity.
+    events: SmallVec<[usize; 2]>,
+    /// The times of the last start and stop events, in µs.
     started: Option<i64>,
     finished: Option<i64>,
-    /// Start and finish in µs from the trace's start (a lost start or stop copies the other).
-    times: (i64, i64),
-    children: Vec<usize>,
+    children: Range<usize>,
 }
 
 /// A key of a span's `info` that its events add.
-#[derive(PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum Entry {
     /// `meta.raw_payload.<event name>`.
     RawPayload,
@@ -240,107 +243,94 @@ enum Entry {
 }
 
 impl Span {
+    fn new(first: usize) -> Span {
+        Span {
+            events: smallvec![first],
+            started: None,
+            finished: None,
+            children: 0..0,
+        }
+    }
+
+    /// Start and finish in µs from `origin`, the trace's start (a lost start or stop copies
+    /// the other).
+    fn times(&self, origin: i64) -> (i64, i64) {
+        let started = self.started.or(self.finished).unwrap_or(origin);
+        let finished = self.finished.or(self.started).unwrap_or(origin);
+        (started - origin, finished - origin)
+    }
+
     /// The span's first event.
-    fn first_event(&self) -> &Value {
-        self.replaced_first.as_deref().unwrap_or(&self.entries[0].1)
+    fn first(&self) -> usize {
+        self.events[0]
     }
 
-    /// The fields of the span's first event.
-    fn first(&self) -> Event<'_> {
-        Event::of(self.first_event())
-    }
-
-    /// The span's name: its first event's name without `-start`/`-stop`.
-    fn name(&self) -> &str {
-        span_name(text_field(self.first_event(), "name").unwrap_or_default())
-    }
-
-    /// Where the payload of the event named `event_name` is, if the span has one.
-    fn payload_named(&self, event_name: &str) -> Option<usize> {
-        self.entries.iter().position(|(entry, known)| {
-            *entry == Entry::RawPayload && text_field(known, "name") == Some(event_name)
-        })
-    }
-
-    /// Adds an event's payload, in place of an earlier one of the same name found at `known`
-    /// (as a map insert does).
-    fn add_payload(&mut self, known: Option<usize>, payload: Value) {
-        match known {
-            Some(0) if self.replaced_first.is_none() => {
-                let first = std::mem::replace(&mut self.entries[0].1, payload);
-                self.replaced_first = Some(Box::new(first));
+    /// The keys of the span's `info` after its name and identity, in the order OSProfiler's
+    /// builder first inserts them as it reads the span's events, each with the event it is
+    /// read from: a payload (the last event of its name), or the stop event whose
+    /// `info.etype` is the exception. The timings' values are the span's times.
+    fn entries(&self, events: &[Value]) -> SmallVec<[(Entry, usize); 5]> {
+        let mut entries: SmallVec<[(Entry, usize); 5]> = SmallVec::new();
+        for &event in &self.events {
+            let name = text_field(&events[event], "name");
+            // Each key is inserted once and then set again in its place, as in a map.
+            let payload = entries.iter_mut().find(|(entry, known)| {
+                *entry == Entry::RawPayload && text_field(&events[*known], "name") == name
+            });
+            match payload {
+                Some((_, known)) => *known = event,
+                None => entries.push((Entry::RawPayload, event)),
             }
-            Some(at) => self.entries[at].1 = payload,
-            None => self.entries.push((Entry::RawPayload, payload)),
-        }
-    }
-
-    /// Sets a timing or the exception, in place if it is there already.
-    fn set(&mut self, entry: Entry, value: Value) {
-        match self.entries.iter_mut().find(|(known, _)| *known == entry) {
-            Some((_, known)) => *known = value,
-            None => self.entries.push((entry, value)),
-        }
-    }
-
-    /// The key of an entry in `info`.
-    fn key(entry: &Entry, value: &Value) -> Cow<'static, str> {
-        match entry {
-            Entry::RawPayload => {
-                let event_name = text_field(value, "name").unwrap_or_default();
-                format!("meta.raw_payload.{event_name}").into()
-            }
-            Entry::Started => "started".into(),
-            Entry::Finished => "finished".into(),
-            Entry::Exception => "exception".into(),
-        }
-    }
-
-    /// The span's `info`: its name and identity, its entries, then its exact times.
-    fn info(&mut self) -> Map<String, Value> {
-        let mut info = Map::with_capacity(self.entries.len() + 6);
-        let first = self.first();
-        info.insert("name".into(), self.name().into());
-        for (key, value) in IDENTITY.into_iter().zip(first.identity()) {
-            info.insert(key.into(), value.cloned().unwrap_or(Value::Null));
-        }
-        for (entry, value) in std::mem::take(&mut self.entries) {
-            let key = Span::key(&entry, &value).into_owned();
-            let value = match entry {
-                Entry::Started => Value::from(millis(self.times.0)),
-                Entry::Finished => Value::from(millis(self.times.1)),
-                Entry::RawPayload | Entry::Exception => value,
+            let timings: &[Entry] = if is_stop(name.unwrap_or_default()) {
+                &[Entry::Finished, Entry::Exception]
+            } else {
+                &[Entry::Started]
             };
-            info.insert(key, value);
-        }
-        info.insert("started_us".into(), Value::from(self.times.0));
-        info.insert("finished_us".into(), Value::from(self.times.1));
-        info
-    }
-
-    /// Writes [`Span::info`]'s object without making it.
-    fn write_info<W: io::Write>(&self, out: &mut json::Writer<W>) -> io::Result<()> {
-        out.open(b'{')?;
-        out.key("name")?;
-        out.text(self.name())?;
-        for (key, value) in IDENTITY.into_iter().zip(self.first().identity()) {
-            out.key(key)?;
-            out.value(value.unwrap_or(&Value::Null))?;
-        }
-        for (entry, value) in &self.entries {
-            out.key(&Span::key(entry, value))?;
-            match entry {
-                Entry::Started => out.number(millis(self.times.0))?,
-                Entry::Finished => out.number(millis(self.times.1))?,
-                Entry::RawPayload | Entry::Exception => out.value(value)?,
+            for &timing in timings {
+                match entries.iter_mut().find(|(entry, _)| *entry == timing) {
+                    Some((_, known)) => *known = event,
+                    None => entries.push((timing, event)),
+                }
             }
         }
-        out.key("started_us")?;
-        out.number(self.times.0)?;
-        out.key("finished_us")?;
-        out.number(self.times.1)?;
-        out.close(b'}')
+        // Every span's `info` has both timings.
+        for entry in [Entry::Started, Entry::Finished] {
+            if !entries.iter().any(|(known, _)| *known == entry) {
+                entries.push((entry, self.first()));
+            }
+        }
+        entries
     }
+
+    /// The span's last event named `event_name`, if it has one.
+    fn event_named(&self, events: &[Value], event_name: &str) -> Option<usize> {
+        self.events
+            .iter()
+            .rev()
+            .copied()
+            .find(|&event| text_field(&events[event], "name") == Some(event_name))
+    }
+
+    /// The error the span's last stop event names: `None` for no stop event, `Some(None)`
+    /// for a stop event without one (OSProfiler's `"None"`).
+    fn exception<'a>(&self, events: &'a [Value]) -> Option<Option<&'a Value>> {
+        let stop = self
+            .events
+            .iter()
+            .rev()
+            .copied()
+            .find(|&event| is_stop(text_field(&events[event], "name").unwrap_or_default()))?;
+        Some(
+            Event::of(&events[stop])
+                .info
+                .and_then(|info| info.get("etype")),
+        )
+    }
+}
+
+/// Whether an event stops its span; any other event starts it.
+fn is_stop(event_name: &str) -> bool {
+    event_name.ends_with("stop")
 }
 
 /// The identity keys of a span's `info`, after its name.
@@ -419,56 +409,43 @@ pub fn build<I>(events: I) -> Report
 where
     I: IntoIterator<Item = Value>,
 {
-    let events = events.into_iter();
+    // A `Vec` is kept as it is: spans point into it.
+    let events: Vec<Value> = events.into_iter().collect();
     // Most spans have a start and a stop event.
-    let expected = events.size_hint().0 / 2;
-    let mut spans: Vec<Span> = Vec::with_capacity(expected);
-    let mut index: HashMap<String, usize, FastHash> =
-        HashMap::with_capacity_and_hasher(expected, FastHash::default());
+    let mut spans: Vec<Span> = Vec::with_capacity(events.len() / 2);
+    // Each span's name and parent's id, read from its first event.
+    let mut names_and_parents: Vec<(&str, &str)> = Vec::with_capacity(events.len() / 2);
+    let mut index: HashMap<&str, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(events.len() / 2, FastHash::default());
     let (mut first, mut last, mut last_started) = (None::<i64>, None::<i64>, None::<i64>);
-    for event in events {
-        let fields = Event::of(&event);
-        let (Some(name), Some(trace_id), Some(_), Some(at)) = (
+    let mut timestamps = TimestampReader::default();
+    for (at_event, event) in events.iter().enumerate() {
+        let fields = Event::of(event);
+        let (Some(name), Some(trace_id), Some(parent_id), Some(at)) = (
             fields.name,
             fields.trace_id,
             fields.parent_id,
-            fields.timestamp.and_then(parse_micros),
+            fields.timestamp.and_then(|at| timestamps.parse(at)),
         ) else {
             continue;
         };
-        let slot = match index.get(trace_id) {
-            Some(&slot) => slot,
-            None => {
-                index.insert(trace_id.to_owned(), spans.len());
-                spans.push(Span {
-                    entries: Vec::with_capacity(5),
-                    replaced_first: None,
-                    started: None,
-                    finished: None,
-                    times: (0, 0),
-                    children: Vec::new(),
-                });
-                spans.len() - 1
+        let span = match index.entry(trace_id) {
+            hash_map::Entry::Occupied(known) => {
+                let span = &mut spans[*known.get()];
+                span.events.push(at_event);
+                span
+            }
+            hash_map::Entry::Vacant(new) => {
+                new.insert(spans.len());
+                names_and_parents.push((span_name(name), parent_id));
+                spans.push(Span::new(at_event));
+                spans.last_mut().expect("just pushed")
             }
         };
-        let is_stop = name.ends_with("stop");
-        let exception = is_stop.then(|| {
-            fields
-                .info
-                .and_then(|info| info.get("etype"))
-                .cloned()
-                .unwrap_or_else(|| Value::String("None".into()))
-        });
-        let span = &mut spans[slot];
-        let known = span.payload_named(name);
-        span.add_payload(known, event);
-        if let Some(exception) = exception {
+        if is_stop(name) {
             span.finished = Some(at);
-            span.set(Entry::Finished, Value::Null);
-            span.set(Entry::Exception, exception);
         } else {
             span.started = Some(at);
-            span.set(Entry::Started, Value::Null);
             last_started = last_started.max(Some(at));
         }
         first = Some(first.map_or(at, |first| first.min(at)));
@@ -476,63 +453,71 @@ where
     }
 
     let origin = first.unwrap_or(0);
-    for span in &mut spans {
-        let started = span.started.or(span.finished).unwrap_or(origin) - origin;
-        let finished = span.finished.or(span.started).unwrap_or(origin) - origin;
-        span.times = (started, finished);
-        // Every span's `info` has both timings, after the entries its events added.
-        for entry in [Entry::Started, Entry::Finished] {
-            if !span.entries.iter().any(|(known, _)| *known == entry) {
-                span.entries.push((entry, Value::Null));
-            }
-        }
-    }
     let mut stats: Vec<(String, i64, i64)> = Vec::new();
     let mut stat_of: HashMap<&str, usize, FastHash> = HashMap::default();
-    for span in &spans {
-        let name = span.name();
+    for (span, (name, _)) in spans.iter().zip(&names_and_parents) {
         let stat = *stat_of.entry(name).or_insert_with(|| {
-            stats.push((name.to_owned(), 0, 0));
+            stats.push(((*name).to_owned(), 0, 0));
             stats.len() - 1
         });
         stats[stat].1 += 1;
-        stats[stat].2 += millis(span.times.1) - millis(span.times.0);
+        let (started, finished) = span.times(origin);
+        stats[stat].2 += millis(finished) - millis(started);
     }
     drop(stat_of);
 
-    // Spans whose parent is not a span are roots. Children and roots are ordered by start in
-    // whole milliseconds, ties in order of first appearance, as OSProfiler's builder orders
-    // them (so that both give the same report; the HTML page orders siblings by their µs).
-    let parents: Vec<Option<usize>> = (0..spans.len())
-        .map(|slot| {
-            let parent_id = text_field(spans[slot].first_event(), "parent_id");
-            let parent_id = parent_id.unwrap_or_default();
+    // Spans whose parent is not a span are roots. Children are laid out one parent's after
+    // another's; children and roots are ordered by start in whole milliseconds, ties in order
+    // of first appearance, as OSProfiler's builder orders them (so that both give the same
+    // report; the HTML page orders siblings by their µs).
+    let parents: Vec<Option<usize>> = names_and_parents
+        .iter()
+        .enumerate()
+        .map(|(slot, (_, parent_id))| {
             index
                 .get(parent_id)
                 .copied()
                 .filter(|&parent| parent != slot)
         })
         .collect();
+    drop(index);
+    // Each span's range of `children` starts empty where its children will be, and grows
+    // to cover them as they are put in.
+    for &parent in parents.iter().flatten() {
+        spans[parent].children.end += 1;
+    }
+    let mut start = 0;
+    for span in &mut spans {
+        let count = span.children.end;
+        span.children = start..start;
+        start += count;
+    }
+    let mut children = vec![0; start];
     let mut roots = Vec::new();
     for (slot, parent) in parents.into_iter().enumerate() {
         match parent {
-            Some(parent) => spans[parent].children.push(slot),
+            Some(parent) => {
+                let range = &mut spans[parent].children;
+                children[range.end] = slot;
+                range.end += 1;
+            }
             None => roots.push(slot),
         }
     }
-    let started = |spans: &[Span], slot: usize| millis(spans[slot].times.0);
-    for parent in 0..spans.len() {
-        let mut children = std::mem::take(&mut spans[parent].children);
-        children.sort_by_key(|&kid| started(&spans, kid));
-        spans[parent].children = children;
+    let started = |slot: &usize| millis(spans[*slot].times(origin).0);
+    for span in &spans {
+        children[span.children.clone()].sort_by_key(started);
     }
-    roots.sort_by_key(|&root| started(&spans, root));
+    roots.sort_by_key(started);
 
     Report {
         value: OnceLock::new(),
         spans: Mutex::new(Some(Spans {
+            events,
             spans,
+            children,
             roots,
+            origin,
             finished: first.map(|first| millis(last.unwrap_or(first) - first)),
             last_trace_started: last_started.map(|at| millis(at - origin)),
             stats,
@@ -545,6 +530,39 @@ where
 type FastHash = foldhash::fast::RandomState;
 
 impl Spans {
+    /// The fields of a span's first event.
+    fn first(&self, slot: usize) -> Event<'_> {
+        Event::of(&self.events[self.spans[slot].first()])
+    }
+
+    /// A span's name: its first event's name without `-start`/`-stop`.
+    fn name(&self, slot: usize) -> &str {
+        let first = &self.events[self.spans[slot].first()];
+        span_name(text_field(first, "name").unwrap_or_default())
+    }
+
+    /// A span's start and finish in µs from the trace's start.
+    fn times(&self, slot: usize) -> (i64, i64) {
+        self.spans[slot].times(self.origin)
+    }
+
+    fn children(&self, slot: usize) -> &[usize] {
+        &self.children[self.spans[slot].children.clone()]
+    }
+
+    /// The key of an entry in `info`.
+    fn key(&self, entry: Entry, event: usize) -> Cow<'static, str> {
+        match entry {
+            Entry::RawPayload => {
+                let event_name = text_field(&self.events[event], "name").unwrap_or_default();
+                format!("meta.raw_payload.{event_name}").into()
+            }
+            Entry::Started => "started".into(),
+            Entry::Finished => "finished".into(),
+            Entry::Exception => "exception".into(),
+        }
+    }
+
     /// The envelope's `info`.
     fn header(&self) -> Value {
         json!({
@@ -556,27 +574,26 @@ impl Spans {
     }
 
     /// The report as one value, built bottom-up without recursion so that a deep trace cannot
-    /// overflow the stack.
+    /// overflow the stack. The events' payloads are moved into it.
     fn into_value(mut self) -> Value {
         let mut order = Vec::with_capacity(self.spans.len());
         let mut pending = self.roots.clone();
         while let Some(slot) = pending.pop() {
             order.push(slot);
-            pending.extend(&self.spans[slot].children);
+            pending.extend(self.children(slot));
         }
         let mut built: Vec<Option<Value>> = vec![None; self.spans.len()];
         for &slot in order.iter().rev() {
-            let span = &mut self.spans[slot];
-            let children: Vec<Value> = span
-                .children
+            let children: Vec<Value> = self
+                .children(slot)
                 .iter()
                 .map(|kid| built[*kid].take().expect("children are built first"))
                 .collect();
             // Moved in, not through `json!`, which would deep-copy every subtree once per level.
             let mut node = Map::with_capacity(4);
-            let first = span.first();
+            let first = self.first(slot);
             let ids = [first.trace_id, first.parent_id].map(|id| id.unwrap_or_default().to_owned());
-            let info = span.info();
+            let info = self.info(slot);
             let [trace_id, parent_id] = ids;
             node.insert("info".into(), Value::Object(info));
             node.insert("trace_id".into(), trace_id.into());
@@ -594,6 +611,40 @@ impl Spans {
         report.insert("children".into(), Value::Array(children));
         report.insert("stats".into(), self.stats_value());
         Value::Object(report)
+    }
+
+    /// A span's `info`: its name and identity, its entries, then its exact times. The
+    /// payloads are moved out of the events, so each span's is made once.
+    fn info(&mut self, slot: usize) -> Map<String, Value> {
+        let span = &self.spans[slot];
+        let times = span.times(self.origin);
+        let entries = span.entries(&self.events);
+        let mut info = Map::with_capacity(entries.len() + 6);
+        info.insert("name".into(), self.name(slot).into());
+        let identity = self.first(slot).identity();
+        for (key, value) in IDENTITY.into_iter().zip(identity) {
+            info.insert(key.into(), value.cloned().unwrap_or(Value::Null));
+        }
+        // Read before the payloads it is in are moved.
+        let exception = span
+            .exception(&self.events)
+            .map(|etype| etype.cloned().unwrap_or_else(|| "None".into()));
+        let keys: SmallVec<[Cow<'static, str>; 5]> = entries
+            .iter()
+            .map(|&(entry, event)| self.key(entry, event))
+            .collect();
+        for (key, (entry, event)) in keys.into_iter().zip(entries) {
+            let value = match entry {
+                Entry::RawPayload => std::mem::take(&mut self.events[event]),
+                Entry::Started => Value::from(millis(times.0)),
+                Entry::Finished => Value::from(millis(times.1)),
+                Entry::Exception => exception.clone().unwrap_or_default(),
+            };
+            info.insert(key.into_owned(), value);
+        }
+        info.insert("started_us".into(), Value::from(times.0));
+        info.insert("finished_us".into(), Value::from(times.1));
+        info
     }
 
     fn stats_value(&self) -> Value {
@@ -626,22 +677,51 @@ impl Spans {
                 }
                 continue;
             };
-            let span = &self.spans[slot];
             out.item()?;
             out.open(b'{')?;
             out.key("info")?;
-            span.write_info(out)?;
-            let first = span.first();
+            self.write_info(slot, out)?;
+            let first = self.first(slot);
             out.key("trace_id")?;
             out.text(first.trace_id.unwrap_or_default())?;
             out.key("parent_id")?;
             out.text(first.parent_id.unwrap_or_default())?;
             out.key("children")?;
             out.open(b'[')?;
-            pending.push(span.children.iter());
+            pending.push(self.children(slot).iter());
         }
         out.key("stats")?;
         out.value(&self.stats_value())?;
+        out.close(b'}')
+    }
+
+    /// Writes [`Spans::info`]'s object without making it.
+    fn write_info<W: io::Write>(&self, slot: usize, out: &mut json::Writer<W>) -> io::Result<()> {
+        let span = &self.spans[slot];
+        let times = span.times(self.origin);
+        out.open(b'{')?;
+        out.key("name")?;
+        out.text(self.name(slot))?;
+        for (key, value) in IDENTITY.into_iter().zip(self.first(slot).identity()) {
+            out.key(key)?;
+            out.value(value.unwrap_or(&Value::Null))?;
+        }
+        for (entry, event) in span.entries(&self.events) {
+            out.key(&self.key(entry, event))?;
+            match entry {
+                Entry::RawPayload => out.value(&self.events[event])?,
+                Entry::Started => out.number(millis(times.0))?,
+                Entry::Finished => out.number(millis(times.1))?,
+                Entry::Exception => match span.exception(&self.events).flatten() {
+                    Some(etype) => out.value(etype)?,
+                    None => out.text("None")?,
+                },
+            }
+        }
+        out.key("started_us")?;
+        out.number(times.0)?;
+        out.key("finished_us")?;
+        out.number(times.1)?;
         out.close(b'}')
     }
 }

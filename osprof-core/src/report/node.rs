@@ -18,7 +18,7 @@ impl<'a> Node<'a> {
     /// from their milliseconds.
     pub(super) fn times(self) -> (i64, i64) {
         let (started, finished) = match self {
-            Node::Span(spans, slot) => spans.spans[slot].times,
+            Node::Span(spans, slot) => spans.times(slot),
             Node::Value(node) => {
                 let info = &node["info"];
                 let started = info["started_us"]
@@ -37,7 +37,7 @@ impl<'a> Node<'a> {
 
     pub(super) fn name(self) -> &'a str {
         match self {
-            Node::Span(spans, slot) => spans.spans[slot].name(),
+            Node::Span(spans, slot) => spans.name(slot),
             Node::Value(node) => node["info"]["name"].as_str().unwrap_or_default(),
         }
     }
@@ -46,10 +46,9 @@ impl<'a> Node<'a> {
     pub(super) fn exception(self) -> Option<&'a str> {
         let exception = match self {
             Node::Span(spans, slot) => spans.spans[slot]
-                .entries
-                .iter()
-                .find(|(entry, _)| *entry == Entry::Exception)
-                .map_or(&Value::Null, |(_, value)| value),
+                .exception(&spans.events)
+                .flatten()
+                .unwrap_or(&Value::Null),
             Node::Value(node) => &node["info"]["exception"],
         };
         exception.as_str().filter(|exception| *exception != "None")
@@ -58,8 +57,8 @@ impl<'a> Node<'a> {
     /// `project`, `service` and `host`.
     pub(super) fn identity(self) -> [&'a Value; 3] {
         match self {
-            Node::Span(spans, slot) => spans.spans[slot]
-                .first()
+            Node::Span(spans, slot) => spans
+                .first(slot)
                 .identity()
                 .map(|value| value.unwrap_or(&Value::Null)),
             Node::Value(node) => IDENTITY.map(|key| &node["info"][key]),
@@ -69,8 +68,8 @@ impl<'a> Node<'a> {
     pub(super) fn ids(self) -> [&'a str; 2] {
         match self {
             Node::Span(spans, slot) => {
-                let first = spans.spans[slot].first_event();
-                ["trace_id", "parent_id"].map(|key| text_field(first, key).unwrap_or_default())
+                let first = spans.first(slot);
+                [first.trace_id, first.parent_id].map(Option::unwrap_or_default)
             }
             Node::Value(node) => {
                 ["trace_id", "parent_id"].map(|key| node[key].as_str().unwrap_or_default())
@@ -82,10 +81,13 @@ impl<'a> Node<'a> {
     pub(super) fn payloads(self) -> Vec<(&'a str, &'a Value)> {
         match self {
             Node::Span(spans, slot) => spans.spans[slot]
-                .entries
-                .iter()
+                .entries(&spans.events)
+                .into_iter()
                 .filter(|(entry, _)| *entry == Entry::RawPayload)
-                .map(|(_, payload)| (text_field(payload, "name").unwrap_or_default(), payload))
+                .map(|(_, event)| {
+                    let payload = &spans.events[event];
+                    (text_field(payload, "name").unwrap_or_default(), payload)
+                })
                 .collect(),
             Node::Value(node) => node["info"]
                 .as_object()
@@ -103,10 +105,9 @@ impl<'a> Node<'a> {
     pub(super) fn start_info(self) -> &'a Value {
         let start = format!("{}-start", self.name());
         let payload = match self {
-            Node::Span(spans, slot) => {
-                let span = &spans.spans[slot];
-                span.payload_named(&start).map(|at| &span.entries[at].1)
-            }
+            Node::Span(spans, slot) => spans.spans[slot]
+                .event_named(&spans.events, &start)
+                .map(|event| &spans.events[event]),
             Node::Value(node) => node["info"].get(format!("meta.raw_payload.{start}").as_str()),
         };
         payload.map_or(&Value::Null, |payload| &payload["info"])
@@ -114,8 +115,8 @@ impl<'a> Node<'a> {
 
     pub(super) fn children(self) -> Vec<Node<'a>> {
         match self {
-            Node::Span(spans, slot) => spans.spans[slot]
-                .children
+            Node::Span(spans, slot) => spans
+                .children(slot)
                 .iter()
                 .map(|&kid| Node::Span(spans, kid))
                 .collect(),
