@@ -312,7 +312,7 @@ impl Span {
     }
 
     /// The error the span's last stop event names: `None` for no stop event, `Some(None)`
-    /// for a stop event without one (OSProfiler's `"None"`).
+    /// for a stop event without one ([`NO_EXCEPTION`]).
     fn exception<'a>(&self, events: &'a [Value]) -> Option<Option<&'a Value>> {
         let stop = self
             .events
@@ -327,6 +327,9 @@ impl Span {
         )
     }
 }
+
+/// The `exception` of a span that stopped without an error, as OSProfiler writes it.
+const NO_EXCEPTION: &str = "None";
 
 /// Whether an event stops its span; any other event starts it.
 fn is_stop(event_name: &str) -> bool {
@@ -409,7 +412,7 @@ pub fn build<I>(events: I) -> Report
 where
     I: IntoIterator<Item = Value>,
 {
-    // A `Vec` is kept as it is: spans point into it.
+    // Collecting a `Vec` takes it as it is, without copying; spans point into it.
     let events: Vec<Value> = events.into_iter().collect();
     // Most spans have a start and a stop event.
     let mut spans: Vec<Span> = Vec::with_capacity(events.len() / 2);
@@ -628,7 +631,7 @@ impl Spans {
         // Read before the payloads it is in are moved.
         let exception = span
             .exception(&self.events)
-            .map(|etype| etype.cloned().unwrap_or_else(|| "None".into()));
+            .map(|etype| etype.cloned().unwrap_or_else(|| NO_EXCEPTION.into()));
         let keys: SmallVec<[Cow<'static, str>; 5]> = entries
             .iter()
             .map(|&(entry, event)| self.key(entry, event))
@@ -714,7 +717,7 @@ impl Spans {
                 Entry::Finished => out.number(millis(times.1))?,
                 Entry::Exception => match span.exception(&self.events).flatten() {
                     Some(etype) => out.value(etype)?,
-                    None => out.text("None")?,
+                    None => out.text(NO_EXCEPTION)?,
                 },
             }
         }
@@ -784,7 +787,7 @@ pub fn text_tree(report: &Value) -> String {
             micros / 1000,
             micros % 1000,
         ));
-        if let Some(exception) = info["exception"].as_str().filter(|e| *e != "None") {
+        if let Some(exception) = info["exception"].as_str().filter(|e| *e != NO_EXCEPTION) {
             out.push_str(&format!("  error: {exception}"));
         }
         out.push('\n');
@@ -935,7 +938,7 @@ pub fn chrome_trace(report: &Value) -> Value {
             .unwrap_or_default();
         args.insert("trace_id".into(), node["trace_id"].clone());
         args.insert("parent_id".into(), node["parent_id"].clone());
-        if let Some(exception) = info["exception"].as_str().filter(|e| *e != "None") {
+        if let Some(exception) = info["exception"].as_str().filter(|e| *e != NO_EXCEPTION) {
             args.insert("exception".into(), json!(exception));
         }
         events.push(json!({

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Entry, IDENTITY, Spans, children_of, text_field};
+use super::{Entry, IDENTITY, NO_EXCEPTION, Spans, children_of, text_field};
 
 /// A span of a report: a node of the report's value, or a span of a built report.
 #[derive(Clone, Copy)]
@@ -51,7 +51,9 @@ impl<'a> Node<'a> {
                 .unwrap_or(&Value::Null),
             Node::Value(node) => &node["info"]["exception"],
         };
-        exception.as_str().filter(|exception| *exception != "None")
+        exception
+            .as_str()
+            .filter(|exception| *exception != NO_EXCEPTION)
     }
 
     /// `project`, `service` and `host`.
