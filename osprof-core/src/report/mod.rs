@@ -320,11 +320,7 @@ impl Span {
             .rev()
             .copied()
             .find(|&event| is_stop(text_field(&events[event], "name").unwrap_or_default()))?;
-        Some(
-            Event::of(&events[stop])
-                .info
-                .and_then(|info| info.get("etype")),
-        )
+        Some(field(&events[stop], "info").and_then(|info| field(info, "etype")))
     }
 }
 
@@ -375,18 +371,23 @@ impl<'a> Event<'a> {
     /// `project`, `service` and `host`; drivers store the host inside `info`, as
     /// OSProfiler's payloads carry it.
     fn identity(&self) -> [Option<&'a Value>; 3] {
-        let host = self.info.and_then(|info| info.get("host")).or(self.host);
+        let host = self.info.and_then(|info| field(info, "host")).or(self.host);
         [self.project, self.service, host]
     }
 }
 
-/// A text field of an event. Its keys are compared in order, which is faster than hashing
-/// for an event's handful of keys, and fastest for `name`, which events carry first.
-fn text_field<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
-    let map = event.as_object()?;
+/// A field of an object. Its keys are compared in order, which is faster than hashing for
+/// an event's handful of keys, and fastest for `name`, which events carry first.
+fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = object.as_object()?;
     map.iter()
-        .find(|(key, _)| key.as_str() == field)
-        .and_then(|(_, value)| value.as_str())
+        .find(|(known, _)| known.as_str() == key)
+        .map(|(_, value)| value)
+}
+
+/// A text field of an event (see [`field`]).
+fn text_field<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
+    field(event, key).and_then(Value::as_str)
 }
 
 /// Builds the report of one trace from its events, in any order (events that lack a
@@ -683,8 +684,8 @@ impl Spans {
             out.item()?;
             out.open(b'{')?;
             out.key("info")?;
-            self.write_info(slot, out)?;
             let first = self.first(slot);
+            self.write_info(slot, &first, out)?;
             out.key("trace_id")?;
             out.text(first.trace_id.unwrap_or_default())?;
             out.key("parent_id")?;
@@ -698,14 +699,20 @@ impl Spans {
         out.close(b'}')
     }
 
-    /// Writes [`Spans::info`]'s object without making it.
-    fn write_info<W: io::Write>(&self, slot: usize, out: &mut json::Writer<W>) -> io::Result<()> {
+    /// Writes [`Spans::info`]'s object without making it; `first` holds the fields of the
+    /// span's first event.
+    fn write_info<W: io::Write>(
+        &self,
+        slot: usize,
+        first: &Event<'_>,
+        out: &mut json::Writer<W>,
+    ) -> io::Result<()> {
         let span = &self.spans[slot];
         let times = span.times(self.origin);
         out.open(b'{')?;
         out.key("name")?;
-        out.text(self.name(slot))?;
-        for (key, value) in IDENTITY.into_iter().zip(self.first(slot).identity()) {
+        out.text(span_name(first.name.unwrap_or_default()))?;
+        for (key, value) in IDENTITY.into_iter().zip(first.identity()) {
             out.key(key)?;
             out.value(value.unwrap_or(&Value::Null))?;
         }
