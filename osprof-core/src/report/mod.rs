@@ -474,8 +474,9 @@ where
     // another's; children and roots are ordered by start in whole milliseconds, ties in order
     // of first appearance, as OSProfiler's builder orders them (so that both give the same
     // report; the HTML page orders siblings by their µs).
+    // Collected into the list it is made from, which it replaces.
     let parents: Vec<Option<usize>> = names_and_parents
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(slot, (_, parent_id))| {
             index
