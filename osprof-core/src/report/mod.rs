@@ -473,8 +473,8 @@ where
     // Spans whose parent is not a span are roots. Children are laid out one parent's after
     // another's; children and roots are ordered by start in whole milliseconds, ties in order
     // of first appearance, as OSProfiler's builder orders them (so that both give the same
-    // report; the HTML page orders siblings by their µs).
-    // Collected into the list it is made from, which it replaces.
+    // report; the HTML page orders siblings by their µs). The parents are collected into
+    // the memory of the list they are read from.
     let parents: Vec<Option<usize>> = names_and_parents
         .into_iter()
         .enumerate()
@@ -631,7 +631,7 @@ impl Spans {
             info.insert(key.into(), value.cloned().unwrap_or(Value::Null));
         }
         // Read before the payloads it is in are moved.
-        let exception = span
+        let mut exception = span
             .exception(&self.events)
             .map(|etype| etype.cloned().unwrap_or_else(|| NO_EXCEPTION.into()));
         let keys: SmallVec<[Cow<'static, str>; 5]> = entries
@@ -643,7 +643,8 @@ impl Spans {
                 Entry::RawPayload => std::mem::take(&mut self.events[event]),
                 Entry::Started => Value::from(millis(times.0)),
                 Entry::Finished => Value::from(millis(times.1)),
-                Entry::Exception => exception.clone().unwrap_or_default(),
+                // A span's entries hold at most one exception.
+                Entry::Exception => exception.take().unwrap_or_default(),
             };
             info.insert(key.into_owned(), value);
         }
