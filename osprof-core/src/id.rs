@@ -10,6 +10,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::ascii::push_uuid;
+
 /// A trace or span id: `Copy`, so the traced thread never touches a reference count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Id(u128);
@@ -125,77 +127,19 @@ impl Id {
             out.push_str(text);
             return;
         }
-        out.push_str(uuid_str(&self.uuid_text()));
-    }
-
-    /// The id as a lowercase hyphenated UUID.
-    fn uuid_text(self) -> [u8; 36] {
-        /// Where each byte's two hex digits go, around the hyphens of `8-4-4-4-12`.
-        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [b'-'; 36];
-        for (byte, at) in self.0.to_be_bytes().into_iter().zip(AT) {
-            text[at] = HEX[usize::from(byte >> 4)];
-            text[at + 1] = HEX[usize::from(byte & 0xF)];
-        }
-        text
-    }
-}
-
-fn uuid_str(text: &[u8; 36]) -> &str {
-    std::str::from_utf8(text).expect("hex digits and hyphens")
-}
-
-/// The text of the ids written last, for the delivery thread: a trace's events share its
-/// base id, a span's start and stop its id, and siblings their parent's, so most ids of a
-/// payload were written a moment ago.
-pub(crate) struct IdTexts {
-    /// An id and its UUID text (kept as a `String`, checked as UTF-8 once per id).
-    slots: [(Id, String); 8],
-}
-
-impl IdTexts {
-    pub(crate) fn new() -> IdTexts {
-        IdTexts {
-            slots: std::array::from_fn(|_| (Id::NIL, String::with_capacity(36))),
-        }
-    }
-
-    /// Appends the id's text to `out`, as [`Id::push_to`] does.
-    pub(crate) fn push(&mut self, id: Id, out: &mut String) {
-        match self.uuid_text(id) {
-            Some(text) => out.push_str(text),
-            None => id.push_to(out),
-        }
+        push_uuid(out, self.0, false);
     }
 
     /// Appends the id as a JSON string, escaped as `serde_json` escapes it.
-    pub(crate) fn push_json(&mut self, id: Id, out: &mut String) {
-        if let Some(text) = self.uuid_text(id) {
-            out.push('"');
-            out.push_str(text);
-            out.push('"');
+    pub(crate) fn push_json_to(self, out: &mut String) {
+        if self.is_text() {
+            // Only ids given as text from outside can hold characters that need escaping.
+            let mut text = String::new();
+            self.push_to(&mut text);
+            out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
             return;
         }
-        // Only ids given as text from outside can hold characters that need escaping.
-        let mut text = String::new();
-        id.push_to(&mut text);
-        out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
-    }
-
-    /// A UUID id's text, from its slot or written into it; `None` for a text id.
-    fn uuid_text(&mut self, id: Id) -> Option<&str> {
-        if id.is_text() {
-            return None;
-        }
-        // The low bits of a UUID4 are random: they spread ids over the slots.
-        let (slot_id, text) = &mut self.slots[id.0 as usize % 8];
-        if *slot_id != id {
-            *slot_id = id;
-            text.clear();
-            text.push_str(uuid_str(&id.uuid_text()));
-        }
-        Some(text)
+        push_uuid(out, self.0, true);
     }
 }
 
@@ -217,23 +161,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_print_as_the_uuid_crate_prints_them_cached_or_not() {
-        let mut cache = IdTexts::new();
-        let text_id = Id::parse("not \"a\" uuid");
+    fn ids_print_as_the_uuid_crate_prints_them() {
         let mut ids: Vec<Id> = (0..64).map(|_| Id::random()).collect();
         ids.push(Id::parse("4e3e0ec6-2938-40b1-8504-09eb1d4b0dee"));
-        for id in ids.iter().chain(ids.iter()) {
+        ids.push(Id::parse("ffffffff-ffff-4fff-bfff-ffffffffffff"));
+        for id in ids {
             let expected = uuid::Uuid::from_u128(id.0).hyphenated().to_string();
-            let (mut plain, mut cached, mut json) = (String::new(), String::new(), String::new());
+            let (mut plain, mut json) = (String::new(), String::new());
             id.push_to(&mut plain);
-            cache.push(*id, &mut cached);
-            cache.push_json(*id, &mut json);
+            id.push_json_to(&mut json);
             assert_eq!(plain, expected);
-            assert_eq!(cached, expected);
             assert_eq!(json, format!("\"{expected}\""));
         }
         let mut json = String::new();
-        cache.push_json(text_id, &mut json);
+        Id::parse("not \"a\" uuid").push_json_to(&mut json);
         assert_eq!(json, r#""not \"a\" uuid""#);
     }
 

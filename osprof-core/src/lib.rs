@@ -39,12 +39,13 @@
 //! by default) makes traces task-owned in tokio tasks and adds the `osprof_core::tokio`
 //! hand-off helpers.
 
-#![deny(unsafe_code)] // allowed in `record::ring` and `clock` alone
+#![deny(unsafe_code)] // allowed in `record::ring`, `clock` and `ascii` alone
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod ascii;
 #[cfg(feature = "tracing-bridge")]
 pub mod bridge;
 mod clock;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::timestamp::TimestampWriter;
+use super::timestamp::{TimestampWriter, push_fraction};
 use crate::clock::WallClock;
-use crate::id::{Id, IdTexts};
+use crate::id::Id;
 use crate::record::{Event, Info, Phase};
 
 /// How often the clock anchor (cycle counter to wall clock) is taken again, so that a
@@ -29,7 +29,6 @@ pub(crate) struct PayloadBuilder {
     /// The instant `last_unix_nanos` stamps.
     last_at: crate::clock::Instant,
     timestamps: TimestampWriter,
-    ids: IdTexts,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
     payload: Value,
     /// The base id whose text `payload` holds: consecutive events mostly share a trace.
@@ -39,10 +38,22 @@ pub(crate) struct PayloadBuilder {
     /// For [`write_json`](Self::write_json), by phase: `{"name":...,"base_id":...,"trace_id":`
     /// of the last payload's name and base id.
     heads: [Head; 2],
-    /// `,"parent_id":...,"timestamp":"` of the last payload's parent, for `write_json`.
-    parent: (Option<Id>, String),
+    /// For `write_json`: the last payload's span id and its text, in quotes (a leaf's stop
+    /// follows its start).
+    span_id: (Option<Id>, String),
+    /// For `write_json`: `,"parent_id":...,"timestamp":"%Y-%m-%dT%H:%M:%S.` of the last
+    /// payload's parent and second, all but the microseconds of its timestamp.
+    middle: Middle,
     /// `","info":{"host":"..."}}`, the end of most payloads' text.
     plain_tail: String,
+}
+
+/// A payload's text from its parent id to its timestamp's second, and what it was made of.
+#[derive(Default)]
+struct Middle {
+    parent_id: Option<Id>,
+    second: u64,
+    text: String,
 }
 
 /// The start of a payload's text, and the name and base id it was made of.
@@ -68,12 +79,12 @@ impl PayloadBuilder {
             last_unix_nanos: 0,
             last_at: crate::clock::Instant::ZERO,
             timestamps: TimestampWriter::default(),
-            ids: IdTexts::new(),
             payload: Value::Object(payload),
             base_id: None,
             plain_info: None,
             heads: Default::default(),
-            parent: (None, String::new()),
+            span_id: (None, String::new()),
+            middle: Middle::default(),
             plain_tail: format!(
                 "\",\"info\":{}}}",
                 serde_json::to_string(&plain_info(crate::host::name()))
@@ -135,21 +146,30 @@ impl PayloadBuilder {
             };
             push_json_string(&mut head.text, event.name(), suffix);
             head.text.push_str(",\"base_id\":");
-            self.ids.push_json(event.base_id, &mut head.text);
+            event.base_id.push_json_to(&mut head.text);
             head.text.push_str(",\"trace_id\":");
         }
         out.push_str(&head.text);
-        self.ids.push_json(event.raw.span_id, out);
-        if self.parent.0 != Some(event.raw.parent_id) {
-            let (parent_id, text) = &mut self.parent;
-            *parent_id = Some(event.raw.parent_id);
-            text.clear();
-            text.push_str(",\"parent_id\":");
-            self.ids.push_json(event.raw.parent_id, text);
-            text.push_str(",\"timestamp\":\"");
+        let (span_id, span_id_text) = &mut self.span_id;
+        if *span_id != Some(event.raw.span_id) {
+            *span_id = Some(event.raw.span_id);
+            span_id_text.clear();
+            event.raw.span_id.push_json_to(span_id_text);
         }
-        out.push_str(&self.parent.1);
-        self.timestamps.push(unix_nanos, out);
+        out.push_str(span_id_text);
+        let second = unix_nanos / 1_000_000_000;
+        let middle = &mut self.middle;
+        if middle.parent_id != Some(event.raw.parent_id) || middle.second != second {
+            middle.parent_id = Some(event.raw.parent_id);
+            middle.second = second;
+            middle.text.clear();
+            middle.text.push_str(",\"parent_id\":");
+            event.raw.parent_id.push_json_to(&mut middle.text);
+            middle.text.push_str(",\"timestamp\":\"");
+            middle.text.push_str(self.timestamps.prefix(unix_nanos));
+        }
+        out.push_str(&middle.text);
+        push_fraction(unix_nanos, out);
         match event.take_info() {
             None => out.push_str(&self.plain_tail),
             Some(own) => {
@@ -189,13 +209,13 @@ impl PayloadBuilder {
         });
         if self.base_id.as_ref() != Some(&event.base_id) {
             base_id.clear();
-            self.ids.push(event.base_id, base_id);
+            event.base_id.push_to(base_id);
             self.base_id = Some(event.base_id);
         }
         trace_id.clear();
-        self.ids.push(event.raw.span_id, trace_id);
+        event.raw.span_id.push_to(trace_id);
         parent_id.clear();
-        self.ids.push(event.raw.parent_id, parent_id);
+        event.raw.parent_id.push_to(parent_id);
         self.timestamps.write(unix_nanos, timestamp);
         match event.take_info() {
             None => {
@@ -372,6 +392,19 @@ mod tests {
             builder.write_json(event, &mut text);
             assert_eq!(text, expected);
             let _: Value = serde_json::from_str(&text).unwrap();
+        }
+        // The same span's events a second and a half apart: the kept text of the parent
+        // and the second must follow the second.
+        let later = event("rpc".into(), [uuid, uuid, uuid], Detail::None);
+        let mut earlier = later.clone();
+        earlier.raw.at = builder
+            .wall_clock()
+            .before(later.at(), Duration::from_millis(1500));
+        for event in [earlier, later] {
+            let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
+            let mut text = String::new();
+            builder.write_json(event, &mut text);
+            assert_eq!(text, expected);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! OSProfiler's timestamp text: UTC `%Y-%m-%dT%H:%M:%S.%f`, six fractional digits, no zone.
 
+use crate::ascii::{push_ascii, push_six_digits};
+
 /// Formats timestamps, reusing the date and time of day while the second stays the same.
 #[derive(Default)]
 pub(crate) struct TimestampWriter {
@@ -8,17 +10,23 @@ pub(crate) struct TimestampWriter {
     prefix: String,
 }
 
-/// "00" to "99", two digits each.
-const DIGIT_PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-                           40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-                           8081828384858687888990919293949596979899";
-
 impl TimestampWriter {
     /// Appends nanoseconds since the Unix epoch (truncated to microseconds) to `out`.
-    /// Hand-rolled: this runs twice per span on the delivery thread.
     pub(crate) fn push(&mut self, unix_nanos: u64, out: &mut String) {
-        let micros = unix_nanos / 1_000;
-        let seconds = micros / 1_000_000;
+        out.push_str(self.prefix(unix_nanos));
+        push_fraction(unix_nanos, out);
+    }
+
+    /// Writes the timestamp into `out`, replacing what it held.
+    pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
+        out.clear();
+        self.push(unix_nanos, out);
+    }
+
+    /// `%Y-%m-%dT%H:%M:%S.` of the second of `unix_nanos`: the timestamp before its
+    /// [`push_fraction`]. Hand-rolled: this runs for every event on the delivery thread.
+    pub(crate) fn prefix(&mut self, unix_nanos: u64) -> &str {
+        let seconds = unix_nanos / 1_000_000_000;
         if self.second != Some(seconds) {
             self.second = Some(seconds);
             let second_of_day = seconds % 86_400;
@@ -31,22 +39,16 @@ impl TimestampWriter {
             put_digits(&mut text[14..16], second_of_day / 60 % 60);
             put_digits(&mut text[17..19], second_of_day % 60);
             self.prefix.clear();
-            self.prefix
-                .push_str(std::str::from_utf8(&text).expect("only ASCII digits and separators"));
+            push_ascii(&mut self.prefix, &text);
         }
-        out.push_str(&self.prefix);
-        let fraction = micros % 1_000_000;
-        for pair in [fraction / 10_000, fraction / 100 % 100, fraction % 100] {
-            let at = pair as usize * 2;
-            out.push_str(&DIGIT_PAIRS[at..at + 2]);
-        }
+        &self.prefix
     }
+}
 
-    /// Writes the timestamp into `out`, replacing what it held.
-    pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
-        out.clear();
-        self.push(unix_nanos, out);
-    }
+/// Appends the six digits of the microseconds within the second of `unix_nanos`: the
+/// timestamp after its [`TimestampWriter::prefix`].
+pub(crate) fn push_fraction(unix_nanos: u64, out: &mut String) {
+    push_six_digits(out, (unix_nanos / 1_000 % 1_000_000) as u32);
 }
 
 /// Fills `slot` with the last `slot.len()` decimal digits of `value`, zero-padded.
