@@ -376,6 +376,32 @@ impl<'a> Event<'a> {
     }
 }
 
+/// An event's `name`, `trace_id`, `parent_id` and `timestamp`, if all four are text: what a
+/// span is built from. Reading stops at the last of the four, so the keys after them
+/// (OSProfiler's payloads carry `info` last) are not looked at.
+fn span_fields(event: &Value) -> Option<[&str; 4]> {
+    let mut fields = [None; 4];
+    let mut seen = 0;
+    for (key, value) in event.as_object()? {
+        let slot = match key.as_str() {
+            "name" => 0,
+            "trace_id" => 1,
+            "parent_id" => 2,
+            "timestamp" => 3,
+            _ => continue,
+        };
+        fields[slot] = Some(value.as_str()?);
+        seen += 1;
+        if seen == fields.len() {
+            break;
+        }
+    }
+    let [Some(name), Some(trace_id), Some(parent_id), Some(at)] = fields else {
+        return None;
+    };
+    Some([name, trace_id, parent_id, at])
+}
+
 /// A field of an object. Its keys are compared in order, which is faster than hashing for
 /// an event's handful of keys, and fastest for `name`, which events carry first.
 fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
@@ -423,24 +449,34 @@ where
         HashMap::with_capacity_and_hasher(events.len() / 2, FastHash::default());
     let (mut first, mut last, mut last_started) = (None::<i64>, None::<i64>, None::<i64>);
     let mut timestamps = TimestampReader::default();
+    let mut last_span: Option<(&str, usize)> = None;
     for (at_event, event) in events.iter().enumerate() {
-        let fields = Event::of(event);
-        let (Some(name), Some(trace_id), Some(parent_id), Some(at)) = (
-            fields.name,
-            fields.trace_id,
-            fields.parent_id,
-            fields.timestamp.and_then(|at| timestamps.parse(at)),
-        ) else {
+        let Some([name, trace_id, parent_id, at]) = span_fields(event) else {
             continue;
         };
-        let span = match index.entry(trace_id) {
-            hash_map::Entry::Occupied(known) => {
-                let span = &mut spans[*known.get()];
+        let Some(at) = timestamps.parse(at) else {
+            continue;
+        };
+        // A leaf span's stop mostly follows its start: no lookup for it.
+        let known = match last_span {
+            Some((id, slot)) if id == trace_id => Some(slot),
+            _ => match index.entry(trace_id) {
+                hash_map::Entry::Occupied(known) => Some(*known.get()),
+                hash_map::Entry::Vacant(new) => {
+                    new.insert(spans.len());
+                    None
+                }
+            },
+        };
+        let span = match known {
+            Some(slot) => {
+                last_span = Some((trace_id, slot));
+                let span = &mut spans[slot];
                 span.events.push(at_event);
                 span
             }
-            hash_map::Entry::Vacant(new) => {
-                new.insert(spans.len());
+            None => {
+                last_span = Some((trace_id, spans.len()));
                 names_and_parents.push((span_name(name), parent_id));
                 spans.push(Span::new(at_event));
                 spans.last_mut().expect("just pushed")
@@ -475,14 +511,18 @@ where
     // of first appearance, as OSProfiler's builder orders them (so that both give the same
     // report; the HTML page orders siblings by their µs). The parents are collected into
     // the memory of the list they are read from.
+    // Siblings mostly follow one another: their parent is looked up once.
+    let mut last_parent: Option<(&str, Option<usize>)> = None;
     let parents: Vec<Option<usize>> = names_and_parents
         .into_iter()
         .enumerate()
         .map(|(slot, (_, parent_id))| {
-            index
-                .get(parent_id)
-                .copied()
-                .filter(|&parent| parent != slot)
+            let parent = match last_parent {
+                Some((id, parent)) if id == parent_id => parent,
+                _ => index.get(parent_id).copied(),
+            };
+            last_parent = Some((parent_id, parent));
+            parent.filter(|&parent| parent != slot)
         })
         .collect();
     drop(index);
