@@ -31,8 +31,9 @@ pub(crate) struct PayloadBuilder {
     timestamps: TimestampWriter,
     /// `{name, base_id, trace_id, parent_id, timestamp, info}`, refilled per event.
     payload: Value,
-    /// The base id whose text `payload` holds: consecutive events mostly share a trace.
-    base_id: Option<Id>,
+    /// The base, span and parent ids whose text `payload` holds: consecutive events mostly
+    /// share a trace, a leaf's stop follows its start, and siblings share a parent.
+    payload_ids: [Option<Id>; 3],
     /// `{"host": ...}`, the info of most events, kept aside while an event has its own.
     plain_info: Option<Value>,
     /// For [`write_json`](Self::write_json), by phase: `{"name":...,"base_id":...,"trace_id":`
@@ -80,7 +81,7 @@ impl PayloadBuilder {
             last_at: crate::clock::Instant::ZERO,
             timestamps: TimestampWriter::default(),
             payload: Value::Object(payload),
-            base_id: None,
+            payload_ids: [None; 3],
             plain_info: None,
             heads: Default::default(),
             span_id: (None, String::new()),
@@ -207,15 +208,18 @@ impl PayloadBuilder {
             Phase::Start => "-start",
             Phase::Stop => "-stop",
         });
-        if self.base_id.as_ref() != Some(&event.base_id) {
-            base_id.clear();
-            event.base_id.push_to(base_id);
-            self.base_id = Some(event.base_id);
+        let ids = [event.base_id, event.raw.span_id, event.raw.parent_id];
+        for ((id, text), held) in ids
+            .into_iter()
+            .zip([base_id, trace_id, parent_id])
+            .zip(&mut self.payload_ids)
+        {
+            if *held != Some(id) {
+                *held = Some(id);
+                text.clear();
+                id.push_to(text);
+            }
         }
-        trace_id.clear();
-        event.raw.span_id.push_to(trace_id);
-        parent_id.clear();
-        event.raw.parent_id.push_to(parent_id);
         self.timestamps.write(unix_nanos, timestamp);
         match event.take_info() {
             None => {
