@@ -17,7 +17,9 @@ use crate::notifier::{self, Batch, DeliveryStats};
 use crate::record::{Event, Reader};
 
 pub(crate) use payload::PayloadBuilder;
-pub(crate) use timestamp::{TimestampReader, parse_micros};
+pub(crate) use timestamp::TimestampReader;
+#[cfg(feature = "otlp")]
+pub(crate) use timestamp::parse_micros;
 
 /// How long the delivery thread sleeps between looks while a trace context is alive.
 const IDLE_INTERVAL: Duration = Duration::from_millis(10);

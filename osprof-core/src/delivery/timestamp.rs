@@ -79,7 +79,9 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 /// Microseconds since the Unix epoch of an OSProfiler timestamp (`%Y-%m-%dT%H:%M:%S` with
-/// an optional `.%f` of up to six digits); `None` for any other text.
+/// an optional `.%f` of up to six digits); `None` for any other text. The OTLP driver reads
+/// one timestamp at a time; the report builder reads many with a [`TimestampReader`].
+#[cfg(any(test, feature = "otlp"))]
 pub(crate) fn parse_micros(text: &str) -> Option<i64> {
     let (hour, rest) = split_hour(text)?;
     Some(hour_micros(hour)? + micros_in_hour(rest)?)
