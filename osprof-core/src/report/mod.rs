@@ -31,14 +31,14 @@ mod json;
 mod node;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, hash_map};
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::ops::{Deref, Range};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value, json};
-use smallvec::{SmallVec, smallvec};
+use smallvec::SmallVec;
 
 use crate::delivery::TimestampReader;
 use node::Node;
@@ -222,6 +222,7 @@ struct Spans {
 }
 
 /// One span, assembled from its start and stop events.
+#[derive(Default)]
 struct Span {
     /// The span's events, in the order they came; the first gives the span its name, ids and
     /// identity.
@@ -243,15 +244,6 @@ enum Entry {
 }
 
 impl Span {
-    fn new(first: usize) -> Span {
-        Span {
-            events: smallvec![first],
-            started: None,
-            finished: None,
-            children: 0..0,
-        }
-    }
-
     /// Start and finish in µs from `origin`, the trace's start (a lost start or stop copies
     /// the other).
     fn times(&self, origin: i64) -> (i64, i64) {
@@ -458,30 +450,17 @@ where
             continue;
         };
         // A leaf span's stop mostly follows its start: no lookup for it.
-        let known = match last_span {
-            Some((id, slot)) if id == trace_id => Some(slot),
-            _ => match index.entry(trace_id) {
-                hash_map::Entry::Occupied(known) => Some(*known.get()),
-                hash_map::Entry::Vacant(new) => {
-                    new.insert(spans.len());
-                    None
-                }
-            },
-        };
-        let span = match known {
-            Some(slot) => {
-                last_span = Some((trace_id, slot));
-                let span = &mut spans[slot];
-                span.events.push(at_event);
-                span
-            }
-            None => {
-                last_span = Some((trace_id, spans.len()));
+        let slot = match last_span {
+            Some((id, slot)) if id == trace_id => slot,
+            _ => *index.entry(trace_id).or_insert_with(|| {
                 names_and_parents.push((span_name(name), parent_id));
-                spans.push(Span::new(at_event));
-                spans.last_mut().expect("just pushed")
-            }
+                spans.push(Span::default());
+                spans.len() - 1
+            }),
         };
+        last_span = Some((trace_id, slot));
+        let span = &mut spans[slot];
+        span.events.push(at_event);
         if is_stop(name) {
             span.finished = Some(at);
         } else {
@@ -510,8 +489,8 @@ where
     // another's; children and roots are ordered by start in whole milliseconds, ties in order
     // of first appearance, as OSProfiler's builder orders them (so that both give the same
     // report; the HTML page orders siblings by their µs). The parents are collected into
-    // the memory of the list they are read from.
-    // Siblings mostly follow one another: their parent is looked up once.
+    // the memory of the list they are read from; siblings mostly follow one another, so
+    // their parent is looked up once.
     let mut last_parent: Option<(&str, Option<usize>)> = None;
     let parents: Vec<Option<usize>> = names_and_parents
         .into_iter()
