@@ -11,16 +11,12 @@ pub(crate) struct TimestampWriter {
 }
 
 impl TimestampWriter {
-    /// Appends nanoseconds since the Unix epoch (truncated to microseconds) to `out`.
-    pub(crate) fn push(&mut self, unix_nanos: u64, out: &mut String) {
-        out.push_str(self.prefix(unix_nanos));
-        push_fraction(unix_nanos, out);
-    }
-
-    /// Writes the timestamp into `out`, replacing what it held.
+    /// Writes nanoseconds since the Unix epoch (truncated to microseconds) into `out`,
+    /// replacing what it held.
     pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
         out.clear();
-        self.push(unix_nanos, out);
+        out.push_str(self.prefix(unix_nanos));
+        push_fraction(unix_nanos, out);
     }
 
     /// `%Y-%m-%dT%H:%M:%S.` of the second of `unix_nanos`: the timestamp before its
