@@ -1,5 +1,5 @@
 //! Text made byte by byte on the delivery thread (a UUID's hex digits, a timestamp's decimal
-//! digits), appended to a `String`.
+//! digits), appended to a `String` or written over bytes of it.
 //!
 //! Every payload holds a span id and a timestamp. Made as bytes, they would be checked as
 //! UTF-8 (`str::from_utf8`) before `String::push_str` takes them, which costs more than
@@ -21,20 +21,47 @@ pub(crate) fn push_ascii<const N: usize>(out: &mut String, bytes: &[u8; N]) {
 /// Appends `value` as a lowercase hyphenated UUID (`8-4-4-4-12` hex digits), in quotes as
 /// JSON writes it when `quoted`.
 pub(crate) fn push_uuid(out: &mut String, value: u128, quoted: bool) {
-    let [first, second, third, fourth] =
-        [96, 64, 32, 0].map(|shift| hex_digits((value >> shift) as u32));
-    let mut text = [b'-'; 38];
-    text[0] = b'"';
-    text[1..9].copy_from_slice(&first);
-    text[10..14].copy_from_slice(&second[..4]);
-    text[15..19].copy_from_slice(&second[4..]);
-    text[20..24].copy_from_slice(&third[..4]);
-    text[25..29].copy_from_slice(&third[4..]);
-    text[29..37].copy_from_slice(&fourth);
-    text[37] = b'"';
+    let QuotedUuid(text) = QuotedUuid::new(value);
     let text = if quoted { &text[..] } else { &text[1..37] };
     // SAFETY: `text` holds hex digits, hyphens and quotes: ASCII, so valid UTF-8.
     unsafe { out.as_mut_vec() }.extend_from_slice(text);
+}
+
+/// A lowercase hyphenated UUID in quotes, as JSON writes it: ASCII by construction, and
+/// a fixed 38 bytes, so it is copied without a loop or a call.
+#[derive(Clone, Copy)]
+pub(crate) struct QuotedUuid([u8; 38]);
+
+impl QuotedUuid {
+    pub(crate) fn new(value: u128) -> QuotedUuid {
+        let [first, second, third, fourth] =
+            [96, 64, 32, 0].map(|shift| hex_digits((value >> shift) as u32));
+        let mut text = [b'-'; 38];
+        text[0] = b'"';
+        text[1..9].copy_from_slice(&first);
+        text[10..14].copy_from_slice(&second[..4]);
+        text[15..19].copy_from_slice(&second[4..]);
+        text[20..24].copy_from_slice(&third[..4]);
+        text[25..29].copy_from_slice(&third[4..]);
+        text[29..37].copy_from_slice(&fourth);
+        text[37] = b'"';
+        QuotedUuid(text)
+    }
+
+    /// Appends the text to `out`.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        // SAFETY: hex digits, hyphens and quotes are ASCII, so valid UTF-8.
+        unsafe { out.as_mut_vec() }.extend_from_slice(&self.0);
+    }
+
+    /// Writes the text over the 38 bytes of `text` from `at`.
+    ///
+    /// # Panics
+    /// If those bytes are not whole characters of `text`: a bug in the caller.
+    #[inline(always)] // a call would cost as much as the copy
+    pub(crate) fn overwrite(&self, text: &mut str, at: usize) {
+        overwrite_ascii(text, at, &self.0);
+    }
 }
 
 /// The eight lowercase hex digits of `word`, most significant first, all eight at once.
@@ -51,12 +78,42 @@ fn hex_digits(word: u32) -> [u8; 8] {
 
 /// Appends the six decimal digits of `value` (below 1,000,000), zero-padded.
 pub(crate) fn push_six_digits(out: &mut String, value: u32) {
+    // SAFETY: `six_digits` makes ASCII digits only, so the bytes are valid UTF-8.
+    unsafe { out.as_mut_vec() }.extend_from_slice(&six_digits(value));
+}
+
+/// Writes the six decimal digits of `value` (below 1,000,000), zero-padded, over the six
+/// bytes of `text` from `at`.
+///
+/// # Panics
+/// If those bytes are not whole characters of `text`: a bug in the caller.
+#[inline(always)] // a call would cost as much as the digits
+pub(crate) fn overwrite_six_digits(text: &mut str, at: usize, value: u32) {
+    overwrite_ascii(text, at, &six_digits(value));
+}
+
+/// Writes `ascii` over as many bytes of `text` from `at`; callers pass ASCII bytes only
+/// (made in this module).
+#[inline(always)]
+fn overwrite_ascii<const N: usize>(text: &mut str, at: usize, ascii: &[u8; N]) {
+    assert!(
+        text.is_char_boundary(at) && text.is_char_boundary(at + N),
+        "only whole characters are written over"
+    );
+    debug_assert!(ascii.is_ascii());
+    // SAFETY: whole characters are replaced by ASCII bytes, so `text` stays valid UTF-8.
+    let bytes = unsafe { text.as_bytes_mut() };
+    bytes[at..at + N].copy_from_slice(ascii);
+}
+
+/// The six decimal digits of `value` (below 1,000,000), zero-padded.
+#[inline(always)]
+fn six_digits(value: u32) -> [u8; 6] {
     let value = (value % 1_000_000) as usize;
     let [a, b] = DIGIT_PAIRS[value / 10_000];
     let [c, d] = DIGIT_PAIRS[value / 100 % 100];
     let [e, f] = DIGIT_PAIRS[value % 100];
-    // SAFETY: `DIGIT_PAIRS` holds ASCII digits only, so the bytes are valid UTF-8.
-    unsafe { out.as_mut_vec() }.extend_from_slice(&[a, b, c, d, e, f]);
+    [a, b, c, d, e, f]
 }
 
 /// The two decimal digits of each number below 100.
@@ -115,6 +172,29 @@ mod tests {
             let mut out = String::new();
             push_six_digits(&mut out, value);
             assert_eq!(out, text);
+            let mut written_over = String::from("ü.123456!");
+            overwrite_six_digits(&mut written_over, 3, value);
+            assert_eq!(written_over, format!("ü.{text}!"));
         }
+    }
+
+    #[test]
+    fn writes_a_uuid_over_whole_characters() {
+        let value = 0x4e3e0ec6_2938_40b1_8504_09eb1d4b0dee;
+        let mut text = format!("ü{}ü", "✓".repeat(12) + "ab");
+        QuotedUuid::new(value).overwrite(&mut text, 2);
+        assert_eq!(text, "ü\"4e3e0ec6-2938-40b1-8504-09eb1d4b0dee\"ü");
+    }
+
+    #[test]
+    #[should_panic(expected = "only whole characters")]
+    fn refuses_to_write_over_part_of_a_character() {
+        QuotedUuid::new(0).overwrite(&mut "ü".repeat(20), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "only whole characters")]
+    fn refuses_to_write_past_the_end() {
+        overwrite_six_digits(&mut String::from("12345"), 0, 1);
     }
 }

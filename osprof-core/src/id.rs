@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use crate::ascii::push_uuid;
+use crate::ascii::{QuotedUuid, push_uuid};
 
 /// A trace or span id: `Copy`, so the traced thread never touches a reference count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,6 +128,12 @@ impl Id {
             return;
         }
         push_uuid(out, self.0, false);
+    }
+
+    /// The id's text as a JSON string, if it is a UUID (ids given as text from outside are
+    /// not).
+    pub(crate) fn quoted_uuid(self) -> Option<QuotedUuid> {
+        (!self.is_text()).then(|| QuotedUuid::new(self.0))
     }
 
     /// Appends the id as a JSON string, escaped as `serde_json` escapes it.

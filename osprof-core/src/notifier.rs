@@ -293,7 +293,6 @@ pub struct Batch<'a> {
     builder: &'a mut PayloadBuilder,
     events: &'a mut dyn Iterator<Item = Event>,
     remaining: usize,
-    json: String,
 }
 
 impl<'a> Batch<'a> {
@@ -306,7 +305,6 @@ impl<'a> Batch<'a> {
             builder,
             events,
             remaining: len,
-            json: String::new(),
         }
     }
 
@@ -354,8 +352,7 @@ impl<'a> Batch<'a> {
     pub fn next_json(&mut self) -> Option<&str> {
         let event = self.events.next()?;
         self.remaining -= 1;
-        self.builder.write_json(event, &mut self.json);
-        Some(&self.json)
+        Some(self.builder.write_json(event))
     }
 
     /// How many payloads are left.

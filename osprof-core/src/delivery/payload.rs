@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::timestamp::{TimestampWriter, push_fraction};
+use super::timestamp::{TimestampWriter, micros_in_second};
+use crate::ascii::{self, QuotedUuid};
 use crate::clock::WallClock;
 use crate::id::Id;
 use crate::record::{Event, Info, Phase};
@@ -36,33 +37,57 @@ pub(crate) struct PayloadBuilder {
     payload_ids: [Option<Id>; 3],
     /// `{"host": ...}`, the info of most events, kept aside while an event has its own.
     plain_info: Option<Value>,
-    /// For [`write_json`](Self::write_json), by phase: `{"name":...,"base_id":...,"trace_id":`
-    /// of the last payload's name and base id.
-    heads: [Head; 2],
-    /// For `write_json`: the last payload's span id and its text, in quotes (a leaf's stop
+    /// For [`write_json`](Self::write_json), by phase: the text of the last payload.
+    texts: [PayloadText; 2],
+    /// For `write_json`: the last span id, and its text if it is a UUID (a leaf's stop
     /// follows its start).
-    span_id: (Option<Id>, String),
-    /// For `write_json`: `,"parent_id":...,"timestamp":"%Y-%m-%dT%H:%M:%S.` of the last
-    /// payload's parent and second, all but the microseconds of its timestamp.
-    middle: Middle,
+    span_id: Option<Id>,
+    span_uuid: Option<QuotedUuid>,
+    /// For `write_json`: the last parent id and its text, in quotes (siblings share it).
+    parent_id: IdText,
     /// `","info":{"host":"..."}}`, the end of most payloads' text.
     plain_tail: String,
 }
 
-/// A payload's text from its parent id to its timestamp's second, and what it was made of.
+/// The JSON text of a payload, what it was made of, and where its span id and its
+/// timestamp's microseconds are. The next payload of the same phase mostly has the same
+/// name, base id and parent, in the same second, and no info of its own: then only its span
+/// id and microseconds differ, and they are written over in place.
 #[derive(Default)]
-struct Middle {
+struct PayloadText {
+    text: String,
+    /// `text` up to here is `{"name":...,"base_id":...,"trace_id":` of these two.
+    name: String,
+    base_id: Option<Id>,
+    /// Where the span id's text starts, and whether it is a UUID's (of a fixed length).
+    span_at: usize,
+    span_id: Option<Id>,
+    uuid_span: bool,
+    /// After the span id: `,"parent_id":...,"timestamp":"%Y-%m-%dT%H:%M:%S.` of these two.
     parent_id: Option<Id>,
     second: u64,
+    /// Where the timestamp's six digits of microseconds are.
+    micros_at: usize,
+    /// Whether `text` ends with the plain tail (`","info":{"host":...}}`).
+    plain: bool,
+}
+
+/// An id and its text as a JSON string.
+#[derive(Default)]
+struct IdText {
+    id: Option<Id>,
     text: String,
 }
 
-/// The start of a payload's text, and the name and base id it was made of.
-#[derive(Default)]
-struct Head {
-    name: String,
-    base_id: Option<Id>,
-    text: String,
+impl IdText {
+    fn of(&mut self, id: Id) -> &str {
+        if self.id != Some(id) {
+            self.id = Some(id);
+            self.text.clear();
+            id.push_json_to(&mut self.text);
+        }
+        &self.text
+    }
 }
 
 impl PayloadBuilder {
@@ -83,9 +108,10 @@ impl PayloadBuilder {
             payload: Value::Object(payload),
             payload_ids: [None; 3],
             plain_info: None,
-            heads: Default::default(),
-            span_id: (None, String::new()),
-            middle: Middle::default(),
+            texts: Default::default(),
+            span_id: None,
+            span_uuid: None,
+            parent_id: IdText::default(),
             plain_tail: format!(
                 "\",\"info\":{}}}",
                 serde_json::to_string(&plain_info(crate::host::name()))
@@ -123,63 +149,84 @@ impl PayloadBuilder {
         unix_nanos
     }
 
-    /// Writes `event` as the JSON text of its payload into `out` (replacing its content):
-    /// byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s value,
-    /// without building the value. Drivers that store text use this.
+    /// Writes `event` as the JSON text of its payload and returns it (valid until the next
+    /// call): byte for byte what `serde_json::to_string` gives for [`fill`](Self::fill)'s
+    /// value, without building the value. Drivers that store text use this.
     ///
     /// Consecutive payloads share most of their text (a trace's base id, a start's name, a
-    /// sibling's parent), so the text is put together from pieces kept from the last
-    /// payloads: a few copies per payload.
-    pub(crate) fn write_json(&mut self, mut event: Event, out: &mut String) {
+    /// sibling's parent), so the last payload's text of the same phase is kept and only
+    /// what differs is written again: mostly the span id and the microseconds, in place.
+    pub(crate) fn write_json(&mut self, mut event: Event) -> &str {
         let unix_nanos = self.unix_nanos(event.at());
-        out.clear();
+        let second = unix_nanos / 1_000_000_000;
+        let micros = micros_in_second(unix_nanos);
+        let info = event.take_info();
         let phase = event.phase();
-        let head = &mut self.heads[phase as usize];
-        if head.name != event.name() || head.base_id != Some(event.base_id) {
-            head.name.clear();
-            head.name.push_str(event.name());
-            head.base_id = Some(event.base_id);
-            head.text.clear();
-            head.text.push_str("{\"name\":");
+        let payload = &mut self.texts[phase as usize];
+        let same_head = payload.name == event.name() && payload.base_id == Some(event.base_id);
+        if !same_head {
+            payload.text.clear();
+            payload.text.push_str("{\"name\":");
             let suffix = match phase {
                 Phase::Start => "-start",
                 Phase::Stop => "-stop",
             };
-            push_json_string(&mut head.text, event.name(), suffix);
-            head.text.push_str(",\"base_id\":");
-            event.base_id.push_json_to(&mut head.text);
-            head.text.push_str(",\"trace_id\":");
+            push_json_string(&mut payload.text, event.name(), suffix);
+            payload.text.push_str(",\"base_id\":");
+            event.base_id.push_json_to(&mut payload.text);
+            payload.text.push_str(",\"trace_id\":");
+            payload.name.clear();
+            payload.name.push_str(event.name());
+            payload.base_id = Some(event.base_id);
+            payload.span_at = payload.text.len();
         }
-        out.push_str(&head.text);
-        let (span_id, span_id_text) = &mut self.span_id;
-        if *span_id != Some(event.raw.span_id) {
-            *span_id = Some(event.raw.span_id);
-            span_id_text.clear();
-            event.raw.span_id.push_json_to(span_id_text);
+        let span_id = event.raw.span_id;
+        if self.span_id != Some(span_id) {
+            self.span_id = Some(span_id);
+            self.span_uuid = span_id.quoted_uuid();
         }
-        out.push_str(span_id_text);
-        let second = unix_nanos / 1_000_000_000;
-        let middle = &mut self.middle;
-        if middle.parent_id != Some(event.raw.parent_id) || middle.second != second {
-            middle.parent_id = Some(event.raw.parent_id);
-            middle.second = second;
-            middle.text.clear();
-            middle.text.push_str(",\"parent_id\":");
-            event.raw.parent_id.push_json_to(&mut middle.text);
-            middle.text.push_str(",\"timestamp\":\"");
-            middle.text.push_str(self.timestamps.prefix(unix_nanos));
-        }
-        out.push_str(&middle.text);
-        push_fraction(unix_nanos, out);
-        match event.take_info() {
-            None => out.push_str(&self.plain_tail),
-            Some(own) => {
-                out.push_str("\",\"info\":");
-                let info = with_host(own, &self.host);
-                out.push_str(&serde_json::to_string(&info).expect("JSON values serialise"));
-                out.push('}');
+        let span_uuid = self.span_uuid.as_ref();
+        let same_rest = same_head
+            && info.is_none()
+            && payload.plain
+            && payload.parent_id == Some(event.raw.parent_id)
+            && payload.second == second;
+        let same_span = payload.span_id == Some(span_id);
+        // A UUID's text has a fixed length: one can be written over another.
+        if same_rest && payload.uuid_span && (same_span || span_uuid.is_some()) {
+            if let Some(text) = span_uuid.filter(|_| !same_span) {
+                text.overwrite(&mut payload.text, payload.span_at);
             }
+            ascii::overwrite_six_digits(&mut payload.text, payload.micros_at, micros);
+        } else {
+            let text = &mut payload.text;
+            text.truncate(payload.span_at);
+            match span_uuid {
+                Some(uuid) => uuid.push_to(text),
+                None => span_id.push_json_to(text),
+            }
+            payload.uuid_span = span_uuid.is_some();
+            text.push_str(",\"parent_id\":");
+            text.push_str(self.parent_id.of(event.raw.parent_id));
+            text.push_str(",\"timestamp\":\"");
+            text.push_str(self.timestamps.prefix(unix_nanos));
+            payload.micros_at = text.len();
+            ascii::push_six_digits(text, micros);
+            payload.plain = info.is_none();
+            match info {
+                None => text.push_str(&self.plain_tail),
+                Some(own) => {
+                    text.push_str("\",\"info\":");
+                    let info = with_host(own, &self.host);
+                    text.push_str(&serde_json::to_string(&info).expect("JSON values serialise"));
+                    text.push('}');
+                }
+            }
+            payload.parent_id = Some(event.raw.parent_id);
+            payload.second = second;
         }
+        payload.span_id = Some(span_id);
+        &payload.text
     }
 
     /// Fills the payload with `event` and returns it; valid until the next call.
@@ -392,10 +439,9 @@ mod tests {
         // Twice, the second time backwards: the kept pieces must follow every change.
         for event in cases.iter().chain(cases.iter().rev()).cloned() {
             let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
-            let mut text = String::new();
-            builder.write_json(event, &mut text);
+            let text = builder.write_json(event);
             assert_eq!(text, expected);
-            let _: Value = serde_json::from_str(&text).unwrap();
+            let _: Value = serde_json::from_str(text).unwrap();
         }
         // The same span's events a second and a half apart: the kept text of the parent
         // and the second must follow the second.
@@ -406,9 +452,60 @@ mod tests {
             .before(later.at(), Duration::from_millis(1500));
         for event in [earlier, later] {
             let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
-            let mut text = String::new();
-            builder.write_json(event, &mut text);
-            assert_eq!(text, expected);
+            assert_eq!(builder.write_json(event), expected);
+        }
+    }
+
+    #[test]
+    fn json_text_of_siblings_is_what_serde_json_makes_of_the_value() {
+        // Siblings' payloads are mostly written over in place: each change must show.
+        let mut builder = PayloadBuilder::new();
+        let base = "4e3e0ec6-2938-40b1-8504-09eb1d4b0dee";
+        let parent = "0b6cbd5c-b9a6-4b58-9d5e-4c0f2a2e4f37";
+        // Times from the start of a second two seconds ago, 10 µs apart.
+        let now = crate::clock::Instant::now();
+        let now_nanos = builder.wall_clock().unix_nanos(now);
+        let second_start = now_nanos - now_nanos % 1_000_000_000 - 2_000_000_000;
+        let at = |nanos_into_second: u64| {
+            let back = now_nanos - (second_start + nanos_into_second);
+            builder.wall_clock().before(now, Duration::from_nanos(back))
+        };
+        let mut events = Vec::new();
+        let query = Some(json!({"db": {"statement": "SELECT 1"}}));
+        let uuid = || Id::random().to_string();
+        // Each span differs from the one before in one thing, said on its right.
+        let spans = [
+            ("db", base, uuid(), parent, None, 0),
+            ("db", base, uuid(), parent, None, 0), // span id
+            ("db", base, "x1".into(), parent, None, 0), // span id given as text
+            ("db", base, uuid(), parent, None, 0), // span id as a UUID again
+            ("db", base, uuid(), parent, None, 1), // second
+            ("db", base, uuid(), "x-parent", None, 1), // parent
+            ("db", base, uuid(), "x-parent", query, 1), // info of its own
+            ("db", base, uuid(), "x-parent", None, 1), // no info of its own
+            ("rpc", base, uuid(), "x-parent", None, 1), // name
+            ("rpc", parent, uuid(), "x-parent", None, 1), // base id
+        ];
+        for (index, (name, base_id, span_id, parent_id, own_info, second)) in
+            spans.into_iter().enumerate()
+        {
+            for phase in [Phase::Start, Phase::Stop] {
+                let detail = match &own_info {
+                    Some(value) => info(Info::Json(value.clone())),
+                    None => Detail::None,
+                };
+                let [base_id, span_id, parent_id] =
+                    [base_id, span_id.as_str(), parent_id].map(Id::parse);
+                let what = What::new(phase, &name.into(), detail);
+                let mut raw = RawEvent::now(span_id, parent_id, what);
+                let nanos = second * 1_000_000_000 + (index as u64 + 1) * 10_000;
+                raw.at = at(nanos + phase as u64 * 5_000);
+                events.push(Event { base_id, raw });
+            }
+        }
+        for event in events {
+            let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
+            assert_eq!(builder.write_json(event), expected);
         }
     }
 }

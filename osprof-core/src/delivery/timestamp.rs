@@ -16,7 +16,7 @@ impl TimestampWriter {
     pub(crate) fn write(&mut self, unix_nanos: u64, out: &mut String) {
         out.clear();
         out.push_str(self.prefix(unix_nanos));
-        push_fraction(unix_nanos, out);
+        push_six_digits(out, micros_in_second(unix_nanos));
     }
 
     /// `%Y-%m-%dT%H:%M:%S.` of the second of `unix_nanos`: the timestamp before its
@@ -41,10 +41,10 @@ impl TimestampWriter {
     }
 }
 
-/// Appends the six digits of the microseconds within the second of `unix_nanos`: the
-/// timestamp after its [`TimestampWriter::prefix`].
-pub(crate) fn push_fraction(unix_nanos: u64, out: &mut String) {
-    push_six_digits(out, (unix_nanos / 1_000 % 1_000_000) as u32);
+/// The microseconds within the second of `unix_nanos`: the six digits of the timestamp
+/// after its [`TimestampWriter::prefix`].
+pub(crate) fn micros_in_second(unix_nanos: u64) -> u32 {
+    (unix_nanos / 1_000 % 1_000_000) as u32
 }
 
 /// Fills `slot` with the last `slot.len()` decimal digits of `value`, zero-padded.
