@@ -436,7 +436,7 @@ mod tests {
                 Detail::Function(SITE.resolve("crate::m::traced::__osprof_here")),
             ),
         ];
-        // Twice, the second time backwards: the kept pieces must follow every change.
+        // Twice, the second time backwards: the kept text must follow every change.
         for event in cases.iter().chain(cases.iter().rev()).cloned() {
             let expected = serde_json::to_string(builder.fill(event.clone())).unwrap();
             let text = builder.write_json(event);
