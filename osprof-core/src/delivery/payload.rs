@@ -56,11 +56,12 @@ pub(crate) struct PayloadBuilder {
 #[derive(Default)]
 struct PayloadText {
     text: String,
-    /// `text` up to here is `{"name":...,"base_id":...,"trace_id":` of these two.
+    /// Before `span_at`: `{"name":...,"base_id":...,"trace_id":` of these two.
     name: String,
     base_id: Option<Id>,
-    /// Where the span id's text starts, and whether it is a UUID's (of a fixed length).
+    /// Where the span id's text starts.
     span_at: usize,
+    /// The span id written there, and whether it is a UUID's text (of a fixed length).
     span_id: Option<Id>,
     uuid_span: bool,
     /// After the span id: `,"parent_id":...,"timestamp":"%Y-%m-%dT%H:%M:%S.` of these two.
