@@ -166,6 +166,8 @@ impl PayloadBuilder {
         let payload = &mut self.texts[phase as usize];
         let same_head = payload.name == event.name() && payload.base_id == Some(event.base_id);
         if !same_head {
+            // Unset until the text is whole: an unwind from here on leaves nothing to reuse.
+            payload.base_id = None;
             payload.text.clear();
             payload.text.push_str("{\"name\":");
             let suffix = match phase {
@@ -200,6 +202,8 @@ impl PayloadBuilder {
             }
             ascii::overwrite_six_digits(&mut payload.text, payload.micros_at, micros);
         } else {
+            let plain = info.is_none();
+            payload.plain = false; // until the text is whole, as `base_id` above
             let text = &mut payload.text;
             text.truncate(payload.span_at);
             match span_uuid {
@@ -213,7 +217,6 @@ impl PayloadBuilder {
             text.push_str(self.timestamps.prefix(unix_nanos));
             payload.micros_at = text.len();
             ascii::push_six_digits(text, micros);
-            payload.plain = info.is_none();
             match info {
                 None => text.push_str(&self.plain_tail),
                 Some(own) => {
@@ -225,6 +228,7 @@ impl PayloadBuilder {
             }
             payload.parent_id = Some(event.raw.parent_id);
             payload.second = second;
+            payload.plain = plain;
         }
         payload.span_id = Some(span_id);
         &payload.text
