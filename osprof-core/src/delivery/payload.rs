@@ -61,9 +61,8 @@ struct PayloadText {
     base_id: Option<Id>,
     /// Where the span id's text starts.
     span_at: usize,
-    /// The span id written there, and whether it is a UUID's text (of a fixed length).
+    /// The span id written there.
     span_id: Option<Id>,
-    uuid_span: bool,
     /// After the span id: `,"parent_id":...,"timestamp":"%Y-%m-%dT%H:%M:%S.` of these two.
     parent_id: Option<Id>,
     second: u64,
@@ -194,10 +193,13 @@ impl PayloadBuilder {
             && payload.plain
             && payload.parent_id == Some(event.raw.parent_id)
             && payload.second == second;
-        let same_span = payload.span_id == Some(span_id);
         // A UUID's text has a fixed length: one can be written over another.
-        if same_rest && payload.uuid_span && (same_span || span_uuid.is_some()) {
-            if let Some(text) = span_uuid.filter(|_| !same_span) {
+        let written_uuid = payload.span_id.is_some_and(|id| !id.is_text());
+        if same_rest
+            && written_uuid
+            && let Some(text) = span_uuid
+        {
+            if payload.span_id != Some(span_id) {
                 text.overwrite(&mut payload.text, payload.span_at);
             }
             ascii::overwrite_six_digits(&mut payload.text, payload.micros_at, micros);
@@ -210,7 +212,6 @@ impl PayloadBuilder {
                 Some(uuid) => uuid.push_to(text),
                 None => span_id.push_json_to(text),
             }
-            payload.uuid_span = span_uuid.is_some();
             text.push_str(",\"parent_id\":");
             text.push_str(self.parent_id.of(event.raw.parent_id));
             text.push_str(",\"timestamp\":\"");
