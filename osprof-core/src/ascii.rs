@@ -18,13 +18,12 @@ pub(crate) fn push_ascii<const N: usize>(out: &mut String, bytes: &[u8; N]) {
     unsafe { out.as_mut_vec() }.extend_from_slice(bytes);
 }
 
-/// Appends `value` as a lowercase hyphenated UUID (`8-4-4-4-12` hex digits), in quotes as
-/// JSON writes it when `quoted`.
-pub(crate) fn push_uuid(out: &mut String, value: u128, quoted: bool) {
+/// Appends `value` as a lowercase hyphenated UUID (`8-4-4-4-12` hex digits); see
+/// [`QuotedUuid`] for it in quotes.
+pub(crate) fn push_uuid(out: &mut String, value: u128) {
     let QuotedUuid(text) = QuotedUuid::new(value);
-    let text = if quoted { &text[..] } else { &text[1..37] };
-    // SAFETY: `text` holds hex digits, hyphens and quotes: ASCII, so valid UTF-8.
-    unsafe { out.as_mut_vec() }.extend_from_slice(text);
+    // SAFETY: hex digits and hyphens are ASCII, so valid UTF-8.
+    unsafe { out.as_mut_vec() }.extend_from_slice(&text[1..37]);
 }
 
 /// A lowercase hyphenated UUID in quotes, as JSON writes it: ASCII by construction, and
@@ -154,8 +153,8 @@ mod tests {
         for value in values {
             let expected = uuid::Uuid::from_u128(value).hyphenated().to_string();
             let (mut plain, mut quoted) = (String::from("ü"), String::new());
-            push_uuid(&mut plain, value, false);
-            push_uuid(&mut quoted, value, true);
+            push_uuid(&mut plain, value);
+            QuotedUuid::new(value).push_to(&mut quoted);
             assert_eq!(plain, format!("ü{expected}"));
             assert_eq!(quoted, format!("\"{expected}\""));
         }

@@ -115,7 +115,7 @@ impl Id {
         })
     }
 
-    fn is_text(self) -> bool {
+    pub(crate) fn is_text(self) -> bool {
         self.0 & VERSION_MASK == 0
     }
 
@@ -127,7 +127,7 @@ impl Id {
             out.push_str(text);
             return;
         }
-        push_uuid(out, self.0, false);
+        push_uuid(out, self.0);
     }
 
     /// The id's text as a JSON string, if it is a UUID (ids given as text from outside are
@@ -138,14 +138,13 @@ impl Id {
 
     /// Appends the id as a JSON string, escaped as `serde_json` escapes it.
     pub(crate) fn push_json_to(self, out: &mut String) {
-        if self.is_text() {
-            // Only ids given as text from outside can hold characters that need escaping.
-            let mut text = String::new();
-            self.push_to(&mut text);
-            out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
-            return;
+        if let Some(uuid) = self.quoted_uuid() {
+            return uuid.push_to(out);
         }
-        push_uuid(out, self.0, true);
+        // Only ids given as text from outside can hold characters that need escaping.
+        let mut text = String::new();
+        self.push_to(&mut text);
+        out.push_str(&serde_json::to_string(&text).expect("strings serialise"));
     }
 }
 

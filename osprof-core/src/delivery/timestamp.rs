@@ -19,8 +19,9 @@ impl TimestampWriter {
         push_six_digits(out, micros_in_second(unix_nanos));
     }
 
-    /// `%Y-%m-%dT%H:%M:%S.` of the second of `unix_nanos`: the timestamp before its
-    /// [`push_fraction`]. Hand-rolled: this runs for every event on the delivery thread.
+    /// `%Y-%m-%dT%H:%M:%S.` of the second of `unix_nanos`: the timestamp before its six
+    /// digits of [`micros_in_second`]. Hand-rolled: this runs for every event on the
+    /// delivery thread.
     pub(crate) fn prefix(&mut self, unix_nanos: u64) -> &str {
         let seconds = unix_nanos / 1_000_000_000;
         if self.second != Some(seconds) {
